@@ -1,0 +1,13 @@
+-- wrk script: GET /Users?filter=userName eq "<random seeded user>" (the lookup Okta and Entra
+-- make before every create).
+function init(args)
+  token = os.getenv("SCIM_TOKEN")
+  seeded = tonumber(os.getenv("BENCH_SEEDED") or "1000")
+  math.randomseed(os.time() + (tonumber(tostring({}):match("0x(%x+)"), 16) or 0) % 1000)
+end
+
+function request()
+  local n = math.random(0, seeded - 1)
+  local path = wrk.path .. "/Users?filter=userName%20eq%20%22seed" .. n .. "%22"
+  return wrk.format("GET", path, {["Authorization"] = "Bearer " .. token})
+end

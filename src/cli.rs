@@ -1,0 +1,168 @@
+//! Command-line interface (clap derive). Each subcommand is added when it really works.
+
+use crate::server::contract::Contract;
+use crate::server::faults::{self, Fault, Faults};
+use crate::server::store::SyncMode;
+use crate::server::{self, ServerConfig};
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(name = "scimtest", version, about = "Conformance and load harness for SCIM 2.0 service providers")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the embedded reference SCIM server (axum + SQLite).
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// SQLite database file (created if missing).
+    #[arg(long, default_value = "scim.db", conflicts_with = "memory")]
+    pub db: PathBuf,
+    /// Keep everything in memory; nothing survives the process.
+    #[arg(long)]
+    pub memory: bool,
+    /// How hard each commit is pushed to disk: `normal` survives kill -9, `full` also a power cut.
+    #[arg(long, value_enum, default_value = "normal")]
+    pub sync: SyncMode,
+    /// Bearer token clients must send. A random one is generated (and printed) if omitted.
+    #[arg(long, env = "SCIM_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Path under which the SCIM endpoints live [default: /scim/v2, or /api/1.0/scim for asana].
+    #[arg(long)]
+    pub base_path: Option<String>,
+    /// Which contract to play.
+    #[arg(long, value_enum, default_value = "rfc")]
+    pub contract: Contract,
+    /// Email domain users must belong to (asana contract).
+    #[arg(long, default_value = "example.com")]
+    pub domain: String,
+    /// Break one rule on purpose (repeatable); see --list-faults.
+    #[arg(long = "fault", value_name = "NAME")]
+    pub faults: Vec<Fault>,
+    /// Print every fault switch with the rule it breaks, then exit.
+    #[arg(long)]
+    pub list_faults: bool,
+    /// Delay every request by this many milliseconds (load demos).
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub latency: u64,
+    /// Answer this share of requests (0..1) with 503 (load demos).
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    pub error_rate: f64,
+    /// Largest request body accepted, in bytes (also the advertised Bulk maxPayloadSize).
+    #[arg(long, default_value_t = 1024 * 1024)]
+    pub max_body: usize,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve(args),
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn serve(args: ServeArgs) -> ExitCode {
+    if args.list_faults {
+        print!("{}", faults::listing());
+        return ExitCode::SUCCESS;
+    }
+    init_logging();
+    let token = match args.token.filter(|t| !t.is_empty()) {
+        Some(t) => t,
+        None => {
+            let t = uuid::Uuid::new_v4().simple().to_string();
+            eprintln!("no --token given; generated one for this run: {t}");
+            t
+        }
+    };
+    let mut config = ServerConfig::ephemeral(token);
+    config.listen = args.listen;
+    config.db = (!args.memory).then_some(args.db);
+    config.sync = args.sync;
+    config.contract = args.contract;
+    config.base_path = args
+        .base_path
+        .unwrap_or_else(|| args.contract.default_base_path().to_string());
+    config.domain = args.domain;
+    config.faults = Faults::new(args.faults);
+    config.latency = Duration::from_millis(args.latency);
+    config.error_rate = args.error_rate;
+    config.max_body = args.max_body;
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let faults: Vec<String> = config.faults.iter().map(|f| f.to_string()).collect();
+        let db = config
+            .db
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "memory".into());
+        let server = match server::start(config).await {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        eprintln!("scimtest reference server listening at {} (database: {db})", server.base_url);
+        if !faults.is_empty() {
+            eprintln!("faults on: {}", faults.join(", "));
+        }
+        shutdown_signal().await;
+        eprintln!("shutting down");
+        match server.stop().await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,132 @@
+//! Discovery endpoints (RFC 7644 §4): /ServiceProviderConfig, /ResourceTypes, /Schemas.
+//! Their content comes from the same registry and configuration the server enforces.
+
+use super::contract::Contract;
+use super::http::{base_url, error_response, ScimResponse};
+use super::AppState;
+use crate::scim::error::ScimError;
+use crate::scim::schema::{ResourceType, LIST_RESPONSE_URN, RESOURCE_TYPE_URN, SPC_URN};
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// What the server advertises; `list()` honours `max_results`, `/Bulk` the bulk limits.
+pub fn service_provider_config(state: &AppState, base: &str) -> Value {
+    let asana = state.config.contract == Contract::Asana;
+    json!({
+        "schemas": [SPC_URN],
+        "documentationUri": "https://github.com/scimtest/scimtest",
+        "patch": {"supported": true},
+        "bulk": {
+            "supported": !asana,
+            "maxOperations": if asana { 0 } else { state.config.bulk_max_operations },
+            "maxPayloadSize": if asana { 0 } else { state.config.max_body },
+        },
+        "filter": {"supported": true, "maxResults": state.config.max_results},
+        "changePassword": {"supported": !asana},
+        "sort": {"supported": !asana},
+        "etag": {"supported": !asana},
+        "authenticationSchemes": [{
+            "type": "oauthbearertoken",
+            "name": "OAuth Bearer Token",
+            "description": "Authentication with a bearer token (RFC 6750) given to `scimtest serve --token`.",
+            "specUri": "https://www.rfc-editor.org/rfc/rfc6750",
+            "primary": true,
+        }],
+        "meta": {
+            "resourceType": "ServiceProviderConfig",
+            "location": format!("{base}/ServiceProviderConfig"),
+        },
+    })
+}
+
+fn resource_type_doc(rt: &ResourceType, base: &str) -> Value {
+    let extensions: Vec<Value> = rt
+        .extensions
+        .iter()
+        .map(|(s, required)| json!({"schema": s.id, "required": required}))
+        .collect();
+    let mut doc = json!({
+        "schemas": [RESOURCE_TYPE_URN],
+        "id": rt.name,
+        "name": rt.name,
+        "endpoint": rt.endpoint,
+        "description": format!("{} accounts", rt.name),
+        "schema": rt.schema.id,
+        "meta": {"resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/{}", rt.name)},
+    });
+    if !extensions.is_empty() {
+        doc["schemaExtensions"] = Value::Array(extensions);
+    }
+    doc
+}
+
+fn schema_doc(doc: &Value, base: &str) -> Value {
+    let mut doc = doc.clone();
+    if let Some(id) = doc.get("id").and_then(Value::as_str).map(String::from) {
+        doc["meta"] = json!({"resourceType": "Schema", "location": format!("{base}/Schemas/{id}")});
+    }
+    doc
+}
+
+fn list_response(items: Vec<Value>) -> Value {
+    json!({
+        "schemas": [LIST_RESPONSE_URN],
+        "totalResults": items.len(),
+        "startIndex": 1,
+        "itemsPerPage": items.len(),
+        "Resources": items,
+    })
+}
+
+/// RFC 7644 §4: discovery endpoints do not filter; a filter SHOULD get 403.
+fn refuse_filter(state: &AppState, q: &HashMap<String, String>) -> Option<Response> {
+    q.keys().any(|k| k.eq_ignore_ascii_case("filter")).then(|| {
+        error_response(
+            state,
+            &ScimError::new(403, None, "filtering is not supported on discovery endpoints"),
+        )
+    })
+}
+
+pub async fn spc(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let base = base_url(&state, &headers);
+    ScimResponse::ok(service_provider_config(&state, &base)).render(&state)
+}
+
+pub async fn resource_types(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+    if let Some(r) = refuse_filter(&state, &q) {
+        return r;
+    }
+    let base = base_url(&state, &headers);
+    let items = state.registry.resource_types().iter().map(|rt| resource_type_doc(rt, &base)).collect();
+    ScimResponse::ok(list_response(items)).render(&state)
+}
+
+pub async fn resource_type(State(state): State<Arc<AppState>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let base = base_url(&state, &headers);
+    match state.registry.resource_types().iter().find(|rt| rt.name.eq_ignore_ascii_case(&id)) {
+        Some(rt) => ScimResponse::ok(resource_type_doc(rt, &base)).render(&state),
+        None => error_response(&state, &ScimError::not_found(format!("no ResourceType {id:?}"))),
+    }
+}
+
+pub async fn schemas(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+    if let Some(r) = refuse_filter(&state, &q) {
+        return r;
+    }
+    let base = base_url(&state, &headers);
+    let items = state.registry.schemas().iter().map(|s| schema_doc(&s.document, &base)).collect();
+    ScimResponse::ok(list_response(items)).render(&state)
+}
+
+pub async fn schema(State(state): State<Arc<AppState>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let base = base_url(&state, &headers);
+    match state.registry.schema(&id) {
+        Some(s) => ScimResponse::ok(schema_doc(&s.document, &base)).render(&state),
+        None => error_response(&state, &ScimError::not_found(format!("no Schema {id:?}"))),
+    }
+}

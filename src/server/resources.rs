@@ -1,0 +1,611 @@
+//! Resource operations of the reference server: create, read, list, replace, patch, delete.
+//!
+//! Plain functions over the store, shared by the HTTP handlers and by `/Bulk`. Each write runs in
+//! one SQLite transaction holding the store lock, so the read-modify-write of a PATCH cannot
+//! interleave with another request's.
+
+use super::contract::{self, Contract};
+use super::faults::Fault;
+use super::store::{Record, StoreError, Tx};
+use super::AppState;
+use crate::scim::error::{ScimError, ScimResult};
+use crate::scim::schema::ResourceType;
+use crate::scim::value::{fold, get_ci};
+use crate::scim::{filter, patch, query, resource};
+use chrono::{SecondsFormat, Utc};
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeSet, VecDeque};
+
+impl From<StoreError> for ScimError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict => ScimError::uniqueness("a resource with that unique value already exists"),
+            other => {
+                tracing::error!("{other}");
+                ScimError::internal("internal storage error")
+            }
+        }
+    }
+}
+
+/// What a request needs besides its body: where it came in, for building URIs.
+pub struct Ctx<'a> {
+    pub state: &'a AppState,
+    pub base_url: String,
+}
+
+/// Query parameters of a list or search request (RFC 7644 §3.4.2, §3.4.3).
+#[derive(Debug, Default, Clone)]
+pub struct ListQuery {
+    pub filter: Option<String>,
+    pub sort_by: Option<String>,
+    pub sort_order: Option<String>,
+    pub start_index: Option<i64>,
+    pub count: Option<i64>,
+    pub attributes: Vec<String>,
+    pub excluded: Vec<String>,
+}
+
+/// Projection parameters for single-resource responses.
+#[derive(Debug, Default, Clone)]
+pub struct Projection {
+    pub attributes: Vec<String>,
+    pub excluded: Vec<String>,
+}
+
+fn now() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// The weak ETag of a version (RFC 7644 §3.14).
+pub fn etag(version: i64) -> String {
+    format!("W/\"{version}\"")
+}
+
+/// Whether an If-Match / If-None-Match header value names `version` (`*` names any).
+pub fn etag_matches(header: &str, version: i64) -> bool {
+    let current = version.to_string();
+    header.split(',').map(str::trim).any(|tag| {
+        tag == "*" || {
+            let t = tag.strip_prefix("W/").unwrap_or(tag);
+            t.trim_matches('"') == current
+        }
+    })
+}
+
+impl Ctx<'_> {
+    fn faults_on(&self, f: Fault) -> bool {
+        self.state.faults.on(f)
+    }
+
+    fn contract(&self) -> Contract {
+        self.state.config.contract
+    }
+
+    pub fn location(&self, rt: &ResourceType, id: &str) -> String {
+        format!("{}{}/{}", self.base_url, rt.endpoint, id)
+    }
+
+    /// The unique key of a resource: folded userName for Users (group displayName under Asana).
+    fn unique_key(&self, rt: &ResourceType, data: &Value) -> Option<String> {
+        let attr = match (rt.name.as_str(), self.contract()) {
+            ("User", _) => "userName",
+            ("Group", Contract::Asana) => "displayName",
+            _ => return None,
+        };
+        if self.faults_on(Fault::DuplicateUsername) && rt.name == "User" {
+            return None;
+        }
+        let v = data.get(attr)?.as_str()?;
+        if self.faults_on(Fault::UsernameCaseSensitive) && rt.name == "User" {
+            Some(v.to_string())
+        } else {
+            Some(fold(v))
+        }
+    }
+
+    fn check_if_match(&self, if_match: Option<&str>, rec: &Record) -> ScimResult<()> {
+        match if_match {
+            Some(h) if !self.faults_on(Fault::IgnoreIfMatch) && !etag_matches(h, rec.version) => {
+                Err(ScimError::new(
+                    412,
+                    None,
+                    format!("If-Match {h} does not match the current version {}", etag(rec.version)),
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn next_version(&self, v: i64) -> i64 {
+        if self.faults_on(Fault::VersionUnchanged) {
+            v
+        } else {
+            v + 1
+        }
+    }
+
+    /// Contract rules applied to every prepared (canonical) resource before it is stored.
+    fn contract_rules(&self, rt: &ResourceType, data: &mut Value, existing: Option<&Value>) -> ScimResult<()> {
+        if self.contract() != Contract::Asana {
+            return Ok(());
+        }
+        contract::asana_restrict(&rt.name, data);
+        if rt.name == "User" {
+            contract::asana_apply_formatted(data);
+            contract::asana_check_user(data, &self.state.config.domain)?;
+            if let Some(old) = existing {
+                let was_active = old.get("active").and_then(Value::as_bool).unwrap_or(true);
+                let now_active = data.get("active").and_then(Value::as_bool).unwrap_or(was_active);
+                if !was_active && now_active {
+                    return Err(ScimError::invalid_value(
+                        "a deprovisioned user cannot be reactivated (Asana contract)",
+                    ));
+                }
+                // preferredLanguage is set only when the user is created.
+                let map = data.as_object_mut().ok_or_else(|| ScimError::internal("resource is not an object"))?;
+                match old.get("preferredLanguage") {
+                    Some(pl) => map.insert("preferredLanguage".into(), pl.clone()),
+                    None => map.remove("preferredLanguage"),
+                };
+            }
+        }
+        Ok(())
+    }
+
+    /// Fills group members' type, $ref and display from the stored resources they point to, and
+    /// refuses members that do not exist.
+    fn resolve_members(&self, tx: &Tx<'_>, group_id: &str, data: &mut Value) -> ScimResult<Vec<String>> {
+        let Some(members) = data.get_mut("members").and_then(Value::as_array_mut) else {
+            return Ok(vec![]);
+        };
+        let mut ids = Vec::new();
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::with_capacity(members.len());
+        for m in members.drain(..) {
+            let Some(id) = m.get("value").and_then(Value::as_str).map(String::from) else {
+                return Err(ScimError::invalid_value("every member needs a value (the member's id)"));
+            };
+            if id == group_id {
+                return Err(ScimError::invalid_value("a group cannot be a member of itself"));
+            }
+            if !seen.insert(id.clone()) {
+                continue;
+            }
+            let Some(target) = tx.get_any(&id)? else {
+                return Err(ScimError::invalid_value(format!(
+                    "member {id:?} is not the id of an existing User or Group"
+                )));
+            };
+            let (rt, display) = if target.rtype == "User" {
+                let d = target
+                    .data
+                    .get("displayName")
+                    .or_else(|| target.data.get("userName"))
+                    .cloned();
+                (&self.state.registry.user, d)
+            } else {
+                (&self.state.registry.group, target.data.get("displayName").cloned())
+            };
+            let mut entry = Map::new();
+            entry.insert("value".into(), Value::String(id.clone()));
+            entry.insert("$ref".into(), Value::String(self.location(rt, &id)));
+            if let Some(d) = display {
+                entry.insert("display".into(), d);
+            }
+            entry.insert("type".into(), Value::String(target.rtype.clone()));
+            out.push(Value::Object(entry));
+            ids.push(id);
+        }
+        *members = out;
+        Ok(ids)
+    }
+
+    fn new_id(&self, tx: &Tx<'_>, body: &Value) -> ScimResult<String> {
+        if self.faults_on(Fault::ReadOnlyHonoured) {
+            if let Some(id) = body.as_object().and_then(|o| get_ci(o, "id")).and_then(Value::as_str) {
+                return Ok(id.to_string());
+            }
+        }
+        if self.faults_on(Fault::NumericId) {
+            // Numeric ids need a counter; the row count plus one is unique while nothing is deleted,
+            // which is all a fault demo needs.
+            let n = tx.count("User")? + tx.count("Group")? + 1;
+            return Ok(n.to_string());
+        }
+        Ok(uuid::Uuid::new_v4().to_string())
+    }
+
+    pub fn create(&self, tx: &Tx<'_>, rt: &ResourceType, body: &Value) -> ScimResult<Record> {
+        let mut data = resource::prepare_create(rt, body)?;
+        self.contract_rules(rt, &mut data, None)?;
+        let id = self.new_id(tx, body)?;
+        if rt.name == "Group" {
+            let ids = self.resolve_members(tx, &id, &mut data)?;
+            tx.set_members(&id, &ids)?;
+        }
+        let ts = now();
+        let rec = Record {
+            id,
+            rtype: rt.name.clone(),
+            unique_key: self.unique_key(rt, &data),
+            version: 1,
+            created: ts.clone(),
+            last_modified: ts,
+            data,
+        };
+        tx.insert(&rec)?;
+        Ok(rec)
+    }
+
+    pub fn get(&self, tx: &Tx<'_>, rt: &ResourceType, id: &str) -> ScimResult<Record> {
+        tx.get(&rt.name, id)?
+            .ok_or_else(|| ScimError::not_found(format!("{} {id:?} not found", rt.name)))
+    }
+
+    /// Stores new data for an existing record: members resolved, version and lastModified bumped.
+    pub fn store_update(&self, tx: &Tx<'_>, rt: &ResourceType, rec: &Record, mut data: Value) -> ScimResult<Record> {
+        if rt.name == "Group" {
+            let ids = self.resolve_members(tx, &rec.id, &mut data)?;
+            tx.set_members(&rec.id, &ids)?;
+        }
+        let new = Record {
+            id: rec.id.clone(),
+            rtype: rec.rtype.clone(),
+            unique_key: self.unique_key(rt, &data),
+            version: self.next_version(rec.version),
+            created: rec.created.clone(),
+            last_modified: now(),
+            data,
+        };
+        tx.update(&new)?;
+        Ok(new)
+    }
+
+    pub fn replace(&self, tx: &Tx<'_>, rt: &ResourceType, id: &str, body: &Value, if_match: Option<&str>) -> ScimResult<Record> {
+        let rec = self.get(tx, rt, id)?;
+        self.check_if_match(if_match, &rec)?;
+        let mut data = if self.faults_on(Fault::PutMerges) {
+            let mut merged = rec.data.clone();
+            if let (Some(m), Some(b)) = (merged.as_object_mut(), resource::prepare_replace(rt, &rec.data, body)?.as_object()) {
+                for (k, v) in b {
+                    m.insert(k.clone(), v.clone());
+                }
+            }
+            merged
+        } else {
+            resource::prepare_replace(rt, &rec.data, body)?
+        };
+        self.contract_rules(rt, &mut data, Some(&rec.data))?;
+        self.store_update(tx, rt, &rec, data)
+    }
+
+    pub fn patch(&self, tx: &Tx<'_>, rt: &ResourceType, id: &str, body: &Value, if_match: Option<&str>) -> ScimResult<Record> {
+        let rec = self.get(tx, rt, id)?;
+        self.check_if_match(if_match, &rec)?;
+        if self.contract() == Contract::Asana && rt.name == "User" {
+            contract::asana_check_patch(body)?;
+        }
+        let body = self.fault_patch_body(body);
+        let mut data = patch::apply(rt, &rec.data, &body)?;
+        if self.faults_on(Fault::PatchRemoveFilterAll) {
+            data = self.remove_filter_all(rt, &rec.data, &body, data);
+        }
+        self.contract_rules(rt, &mut data, Some(&rec.data))?;
+        if data == rec.data {
+            return Ok(rec);
+        }
+        self.store_update(tx, rt, &rec, data)
+    }
+
+    /// Faults that change how the PATCH request is read.
+    fn fault_patch_body(&self, body: &Value) -> Value {
+        let mut body = body.clone();
+        if self.faults_on(Fault::PatchOpCaseSensitive) {
+            if let Some(ops) = body
+                .as_object_mut()
+                .and_then(|o| o.get_mut("Operations"))
+                .and_then(Value::as_array_mut)
+            {
+                for op in ops.iter_mut().filter_map(Value::as_object_mut) {
+                    if let Some(Value::String(s)) = op.get_mut("op") {
+                        if s.chars().any(|c| c.is_ascii_uppercase()) {
+                            *s = format!("unsupported-{s}");
+                        }
+                    }
+                }
+            }
+        }
+        body
+    }
+
+    /// For `patch-not-atomic`: after a PATCH failed, store what the operations before the failing
+    /// one did (in a transaction of its own, so the failed one's rollback does not undo it).
+    pub fn patch_prefix(&self, tx: &Tx<'_>, rt: &ResourceType, id: &str, body: &Value) -> ScimResult<()> {
+        let rec = self.get(tx, rt, id)?;
+        let ops = body.get("Operations").and_then(Value::as_array).cloned().unwrap_or_default();
+        let mut current = rec.data.clone();
+        for op in ops {
+            let mut one = body.clone();
+            if let Some(o) = one.as_object_mut() {
+                o.insert("Operations".into(), Value::Array(vec![op]));
+            }
+            match patch::apply(rt, &current, &one) {
+                Ok(next) => current = next,
+                Err(_) => break,
+            }
+        }
+        if current != rec.data {
+            self.store_update(tx, rt, &rec, current)?;
+        }
+        Ok(())
+    }
+
+    /// For `patch-remove-filter-all`: a remove whose path has a value filter empties the attribute.
+    fn remove_filter_all(&self, rt: &ResourceType, old: &Value, body: &Value, new: Value) -> Value {
+        let mut out = new;
+        let ops = body.get("Operations").and_then(Value::as_array).cloned().unwrap_or_default();
+        for op in ops {
+            let is_remove = op.get("op").and_then(Value::as_str).is_some_and(|o| o.eq_ignore_ascii_case("remove"));
+            let path = op.get("path").and_then(Value::as_str).unwrap_or("");
+            if let (true, Some((attr, _))) = (is_remove, path.split_once('[')) {
+                if let (Some(r), Some(map)) = (rt.resolve_str(attr), out.as_object_mut()) {
+                    if r.extension.is_none() && old.get(&r.attr.name).is_some() {
+                        map.remove(&r.attr.name);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    pub fn delete(&self, tx: &Tx<'_>, rt: &ResourceType, id: &str, if_match: Option<&str>) -> ScimResult<()> {
+        let rec = self.get(tx, rt, id)?;
+        self.check_if_match(if_match, &rec)?;
+        if self.contract() == Contract::Asana {
+            if rt.name == "Group" {
+                return Err(ScimError::new(405, None, "teams cannot be deleted through SCIM (Asana contract)"));
+            }
+            // Asana deprovisions ("zombifies") a user on DELETE instead of erasing it.
+            let mut data = rec.data.clone();
+            if let Some(m) = data.as_object_mut() {
+                m.insert("active".into(), Value::Bool(false));
+            }
+            if data != rec.data {
+                self.store_update(tx, rt, &rec, data)?;
+            }
+            return Ok(());
+        }
+        if self.faults_on(Fault::DeleteIgnored) {
+            return Ok(());
+        }
+        // Remove the resource from every group that lists it (RFC 7644 §3.6: it must no longer
+        // be returned, also not as a member).
+        for gid in tx.groups_of(id)? {
+            if let Some(group) = tx.get("Group", &gid)? {
+                let mut data = group.data.clone();
+                if let Some(members) = data.get_mut("members").and_then(Value::as_array_mut) {
+                    members.retain(|m| m.get("value").and_then(Value::as_str) != Some(id));
+                }
+                self.store_update(tx, &self.state.registry.group, &group, data)?;
+            }
+        }
+        tx.delete(id)?;
+        Ok(())
+    }
+
+    /// The full representation of a stored resource: id, meta and derived attributes added,
+    /// before projection.
+    pub fn full(&self, tx: &Tx<'_>, rt: &ResourceType, rec: &Record) -> ScimResult<Value> {
+        let mut out = Map::new();
+        let id_value = if self.faults_on(Fault::NumericId) {
+            rec.id.parse::<u64>().map(Value::from).unwrap_or_else(|_| Value::String(rec.id.clone()))
+        } else {
+            Value::String(rec.id.clone())
+        };
+        out.insert("id".into(), id_value);
+        if let Some(data) = rec.data.as_object() {
+            for (k, v) in data {
+                out.insert(k.clone(), v.clone());
+            }
+        }
+        if rt.name == "User" && !self.faults_on(Fault::UserGroupsMissing) {
+            let groups = self.user_groups(tx, &rec.id)?;
+            if !groups.is_empty() {
+                out.insert("groups".into(), Value::Array(groups));
+            }
+        }
+        if !self.faults_on(Fault::NoMeta) {
+            out.insert(
+                "meta".into(),
+                json!({
+                    "resourceType": rt.name,
+                    "created": rec.created,
+                    "lastModified": rec.last_modified,
+                    "location": self.location(rt, &rec.id),
+                    "version": etag(rec.version),
+                }),
+            );
+        }
+        Ok(Value::Object(out))
+    }
+
+    /// User.groups (RFC 7643 §4.1.2): direct memberships, then groups reached through nested
+    /// groups as "indirect".
+    fn user_groups(&self, tx: &Tx<'_>, user_id: &str) -> ScimResult<Vec<Value>> {
+        let mut out = Vec::new();
+        let mut seen = BTreeSet::new();
+        let mut queue: VecDeque<(String, &str)> =
+            tx.groups_of(user_id)?.into_iter().map(|g| (g, "direct")).collect();
+        while let Some((gid, kind)) = queue.pop_front() {
+            if !seen.insert(gid.clone()) {
+                continue;
+            }
+            let Some(group) = tx.get("Group", &gid)? else { continue };
+            let mut entry = Map::new();
+            entry.insert("value".into(), Value::String(gid.clone()));
+            entry.insert("$ref".into(), Value::String(self.location(&self.state.registry.group, &gid)));
+            if let Some(d) = group.data.get("displayName") {
+                entry.insert("display".into(), d.clone());
+            }
+            entry.insert("type".into(), Value::String(kind.into()));
+            out.push(Value::Object(entry));
+            for parent in tx.groups_of(&gid)? {
+                queue.push_back((parent, "indirect"));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Applies attributes / excludedAttributes (RFC 7644 §3.9) and the password fault.
+    pub fn project(&self, rt: &ResourceType, full: &Value, rec: &Record, p: &Projection) -> Value {
+        let mut out = if self.faults_on(Fault::AttributesIgnored) {
+            query::project(rt, full, &[], &[])
+        } else {
+            query::project(rt, full, &p.attributes, &p.excluded)
+        };
+        if let Some(map) = out.as_object_mut() {
+            if self.faults_on(Fault::ExcludedDropsAlways) && p.excluded.iter().any(|e| e.eq_ignore_ascii_case("id")) {
+                map.remove("id");
+            }
+            if self.faults_on(Fault::PasswordReturned) {
+                if let Some(pw) = rec.data.get("password") {
+                    map.insert("password".into(), pw.clone());
+                }
+            }
+        }
+        out
+    }
+
+    /// One resource as a response body.
+    pub fn render(&self, tx: &Tx<'_>, rt: &ResourceType, rec: &Record, p: &Projection) -> ScimResult<Value> {
+        let full = self.full(tx, rt, rec)?;
+        Ok(self.project(rt, &full, rec, p))
+    }
+
+    /// Filters, sorts and pages the resources of `types` (one type, or both for a root search).
+    pub fn list(&self, tx: &Tx<'_>, types: &[&ResourceType], q: &ListQuery) -> ScimResult<Value> {
+        let parsed = match q.filter.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
+            None => None,
+            Some(_) if self.faults_on(Fault::FilterIgnored) => None,
+            Some(f) => match filter::parse(f) {
+                Ok(p) => Some(p),
+                Err(_) if self.faults_on(Fault::InvalidFilterAccepted) => None,
+                Err(e) => return Err(e),
+            },
+        };
+        let descending = match q.sort_order.as_deref() {
+            None => false,
+            Some(o) if o.eq_ignore_ascii_case("ascending") => false,
+            Some(o) if o.eq_ignore_ascii_case("descending") => true,
+            Some(o) => {
+                return Err(ScimError::invalid_value(format!(
+                    "sortOrder must be \"ascending\" or \"descending\", not {o:?}"
+                )))
+            }
+        };
+        let mut matched: Vec<(Value, &ResourceType, Record)> = Vec::new();
+        for rt in types {
+            let eval_rt = if self.faults_on(Fault::FilterCaseSensitive) {
+                &self.state.case_sensitive_types[if rt.name == "User" { 0 } else { 1 }]
+            } else {
+                *rt
+            };
+            if let Some(f) = &parsed {
+                if self.contract() == Contract::Asana {
+                    contract::asana_check_filter(&rt.name, f)?;
+                }
+                if types.len() == 1 {
+                    filter::validate(eval_rt, f)?;
+                }
+            }
+            let records = match parsed.as_ref().and_then(|f| self.index_lookup(rt, f)) {
+                Some(key) => tx.by_key(&rt.name, &key)?,
+                None => tx.list(&rt.name)?,
+            };
+            for rec in records {
+                let full = self.full(tx, rt, &rec)?;
+                let keep = match &parsed {
+                    Some(f) => filter::matches(eval_rt, f, &full)?,
+                    None => true,
+                };
+                if keep {
+                    matched.push((full, rt, rec));
+                }
+            }
+        }
+        if let Some(sort_by) = q.sort_by.as_deref().filter(|s| !s.is_empty()) {
+            if !self.faults_on(Fault::SortIgnored) {
+                // Sorting goes through the SCIM core so caseExact and dateTime rules apply; the
+                // resources are sorted together with their records by sorting an index.
+                let rt = types[0];
+                let mut keyed: Vec<Value> = matched
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (full, _, _))| {
+                        let mut v = full.clone();
+                        if let Some(m) = v.as_object_mut() {
+                            m.insert("\u{0}idx".into(), Value::from(i));
+                        }
+                        v
+                    })
+                    .collect();
+                query::sort(rt, &mut keyed, sort_by, descending)?;
+                let order: Vec<usize> = keyed
+                    .iter()
+                    .filter_map(|v| v.get("\u{0}idx").and_then(Value::as_u64))
+                    .map(|i| i as usize)
+                    .collect();
+                let mut slots: Vec<Option<(Value, &ResourceType, Record)>> = matched.into_iter().map(Some).collect();
+                matched = order.into_iter().filter_map(|i| slots.get_mut(i).and_then(Option::take)).collect();
+            }
+        }
+        let total = matched.len();
+        let max = self.state.config.max_results;
+        let (offset, len) = if self.faults_on(Fault::StartIndexZeroBased) {
+            let start = q.start_index.unwrap_or(1).max(0) as usize;
+            let (_, len) = query::page(total, Some(start as i64 + 1), q.count, max);
+            (start.min(total), len.min(total.saturating_sub(start)))
+        } else {
+            query::page(total, q.start_index, q.count, max)
+        };
+        let (offset, len) = if self.faults_on(Fault::CountIgnored) {
+            (offset, total - offset.min(total))
+        } else {
+            (offset, len)
+        };
+        let p = Projection {
+            attributes: q.attributes.clone(),
+            excluded: q.excluded.clone(),
+        };
+        let page: Vec<Value> = matched
+            .iter()
+            .skip(offset)
+            .take(len)
+            .map(|(full, rt, rec)| self.project(rt, full, rec, &p))
+            .collect();
+        let mut body = Map::new();
+        if !self.faults_on(Fault::ListNoSchemas) {
+            body.insert("schemas".into(), json!([crate::scim::schema::LIST_RESPONSE_URN]));
+        }
+        let total_results = if self.faults_on(Fault::TotalResultsPage) { page.len() } else { total };
+        body.insert("totalResults".into(), Value::from(total_results));
+        body.insert("startIndex".into(), Value::from(offset + 1));
+        body.insert("itemsPerPage".into(), Value::from(page.len()));
+        body.insert("Resources".into(), Value::Array(page));
+        Ok(Value::Object(body))
+    }
+
+    /// `userName eq "x"` (alone or and-ed at the top) can use the unique index instead of a scan.
+    /// The full filter is still evaluated on what the index returns.
+    fn index_lookup(&self, rt: &ResourceType, f: &filter::Filter) -> Option<String> {
+        if rt.name != "User"
+            || self.faults_on(Fault::DuplicateUsername)
+            || self.faults_on(Fault::UsernameCaseSensitive)
+            || self.faults_on(Fault::FilterCaseSensitive)
+        {
+            return None;
+        }
+        filter::user_name_eq(f).map(|v| fold(&v))
+    }
+}

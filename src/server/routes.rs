@@ -1,0 +1,332 @@
+//! HTTP handlers for /Users, /Groups, /.search and /Me: request parsing, conditional headers and
+//! status codes around the operations in `resources`.
+
+use super::contract::Contract;
+use super::faults::Fault;
+use super::http::{base_url, error_response, finish, Outcome, ScimBody, ScimResponse};
+use super::resources::{etag, etag_matches, Ctx, ListQuery, Projection};
+use super::AppState;
+use crate::scim::error::ScimError;
+use crate::scim::schema::{ResourceType, SEARCH_REQUEST_URN};
+use crate::scim::value::get_ci;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Which resource type a route serves.
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    User,
+    Group,
+}
+
+impl Kind {
+    pub fn rt(self, state: &AppState) -> &ResourceType {
+        match self {
+            Kind::User => &state.registry.user,
+            Kind::Group => &state.registry.group,
+        }
+    }
+}
+
+type Params = Query<HashMap<String, String>>;
+
+/// Runs store work off the async runtime; the closure gets the state and a request context.
+pub async fn blocking<T: Send + 'static>(
+    state: &Arc<AppState>,
+    headers: &HeaderMap,
+    f: impl FnOnce(&Ctx<'_>) -> T + Send + 'static,
+) -> Result<T, ScimError> {
+    let state = state.clone();
+    let base = base_url(&state, headers);
+    tokio::task::spawn_blocking(move || {
+        let ctx = Ctx {
+            state: &state,
+            base_url: base,
+        };
+        f(&ctx)
+    })
+    .await
+    .map_err(|e| ScimError::internal(format!("request worker failed: {e}")))
+}
+
+fn param<'a>(q: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
+    q.get(name)
+        .or_else(|| q.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v))
+        .map(String::as_str)
+}
+
+fn attr_list(s: Option<&str>) -> Vec<String> {
+    s.map(|s| {
+        s.split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(String::from)
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+fn int_param(name: &str, v: Option<&str>) -> Result<Option<i64>, ScimError> {
+    match v.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => s
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| ScimError::invalid_value(format!("{name} must be an integer, not {s:?}"))),
+    }
+}
+
+fn projection(q: &HashMap<String, String>) -> Projection {
+    Projection {
+        attributes: attr_list(param(q, "attributes")),
+        excluded: attr_list(param(q, "excludedAttributes")),
+    }
+}
+
+fn list_query(q: &HashMap<String, String>) -> Result<ListQuery, ScimError> {
+    Ok(ListQuery {
+        filter: param(q, "filter").map(String::from),
+        sort_by: param(q, "sortBy").map(String::from),
+        sort_order: param(q, "sortOrder").map(String::from),
+        start_index: int_param("startIndex", param(q, "startIndex"))?,
+        count: int_param("count", param(q, "count"))?,
+        attributes: attr_list(param(q, "attributes")),
+        excluded: attr_list(param(q, "excludedAttributes")),
+    })
+}
+
+/// Reads a SearchRequest body (RFC 7644 §3.4.3) into the same query a GET would make.
+fn search_query(body: &Value) -> Result<ListQuery, ScimError> {
+    let obj = body
+        .as_object()
+        .ok_or_else(|| ScimError::invalid_syntax("a SearchRequest must be a JSON object"))?;
+    let schemas_ok = get_ci(obj, "schemas")
+        .and_then(Value::as_array)
+        .is_some_and(|a| a.iter().any(|s| s.as_str() == Some(SEARCH_REQUEST_URN)));
+    if !schemas_ok {
+        return Err(ScimError::invalid_syntax(format!(
+            "a SearchRequest must list {SEARCH_REQUEST_URN} in schemas"
+        )));
+    }
+    let string = |k: &str| -> Result<Option<String>, ScimError> {
+        match get_ci(obj, k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(ScimError::invalid_value(format!("{k} must be a string"))),
+        }
+    };
+    let list = |k: &str| -> Result<Vec<String>, ScimError> {
+        match get_ci(obj, k) {
+            None | Some(Value::Null) => Ok(vec![]),
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|v| {
+                    v.as_str()
+                        .map(String::from)
+                        .ok_or_else(|| ScimError::invalid_value(format!("{k} must list strings")))
+                })
+                .collect(),
+            Some(Value::String(s)) => Ok(attr_list(Some(s))),
+            Some(_) => Err(ScimError::invalid_value(format!("{k} must be an array of strings"))),
+        }
+    };
+    let int = |k: &str| -> Result<Option<i64>, ScimError> {
+        match get_ci(obj, k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => n
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| ScimError::invalid_value(format!("{k} must be an integer"))),
+            Some(Value::String(s)) => int_param(k, Some(s)),
+            Some(_) => Err(ScimError::invalid_value(format!("{k} must be an integer"))),
+        }
+    };
+    Ok(ListQuery {
+        filter: string("filter")?,
+        sort_by: string("sortBy")?,
+        sort_order: string("sortOrder")?,
+        start_index: int("startIndex")?,
+        count: int("count")?,
+        attributes: list("attributes")?,
+        excluded: list("excludedAttributes")?,
+    })
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: header::HeaderName) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+async fn respond(state: &Arc<AppState>, outcome: Result<Outcome, ScimError>) -> Response {
+    finish(state, outcome.and_then(|o| o))
+}
+
+pub async fn list(State(state): State<Arc<AppState>>, kind: Kind, headers: HeaderMap, Query(q): Params) -> Response {
+    let query = match list_query(&q) {
+        Ok(q) => q,
+        Err(e) => return error_response(&state, &e),
+    };
+    let out = blocking(&state, &headers, move |ctx| -> Outcome {
+        let rt = kind.rt(ctx.state);
+        let body = ctx.state.store.read(|tx| ctx.list(tx, &[rt], &query))?;
+        Ok(ScimResponse::ok(body))
+    })
+    .await;
+    respond(&state, out).await
+}
+
+pub async fn search(State(state): State<Arc<AppState>>, kind: Option<Kind>, headers: HeaderMap, body: ScimBody) -> Response {
+    if state.faults.on(Fault::SearchMissing) {
+        return error_response(&state, &ScimError::not_found("no SCIM endpoint at /.search"));
+    }
+    let query = match search_query(&body.0) {
+        Ok(q) => q,
+        Err(e) => return error_response(&state, &e),
+    };
+    let out = blocking(&state, &headers, move |ctx| -> Outcome {
+        let types: Vec<&ResourceType> = match kind {
+            Some(k) => vec![k.rt(ctx.state)],
+            None => vec![&ctx.state.registry.user, &ctx.state.registry.group],
+        };
+        let body = ctx.state.store.read(|tx| ctx.list(tx, &types, &query))?;
+        Ok(ScimResponse::ok(body))
+    })
+    .await;
+    respond(&state, out).await
+}
+
+pub async fn get(State(state): State<Arc<AppState>>, kind: Kind, Path(id): Path<String>, headers: HeaderMap, Query(q): Params) -> Response {
+    let p = projection(&q);
+    let if_none_match = header_str(&headers, header::IF_NONE_MATCH).map(String::from);
+    let out = blocking(&state, &headers, move |ctx| -> Outcome {
+        let rt = kind.rt(ctx.state);
+        ctx.state.store.read(|tx| {
+            let rec = match ctx.get(tx, rt, &id) {
+                Err(e) if e.status == 404 && ctx.state.faults.on(Fault::UnknownIdEmpty) => {
+                    return Ok(ScimResponse::ok(serde_json::json!({})));
+                }
+                other => other?,
+            };
+            if let Some(h) = &if_none_match {
+                if etag_matches(h, rec.version) && !ctx.state.faults.on(Fault::IgnoreIfNoneMatch) {
+                    let mut r = ScimResponse::status(StatusCode::NOT_MODIFIED);
+                    r.etag = Some(etag(rec.version));
+                    return Ok(r);
+                }
+            }
+            let body = ctx.render(tx, rt, &rec, &p)?;
+            let mut r = ScimResponse::ok(body);
+            r.etag = Some(etag(rec.version));
+            Ok(r)
+        })
+    })
+    .await;
+    respond(&state, out).await
+}
+
+pub async fn create(State(state): State<Arc<AppState>>, kind: Kind, headers: HeaderMap, Query(q): Params, body: ScimBody) -> Response {
+    let p = projection(&q);
+    let out = blocking(&state, &headers, move |ctx| -> Outcome {
+        let rt = kind.rt(ctx.state);
+        ctx.state.store.transact(|tx| {
+            let rec = ctx.create(tx, rt, &body.0)?;
+            let rendered = ctx.render(tx, rt, &rec, &p)?;
+            let status = if ctx.state.faults.on(Fault::Create200) { StatusCode::OK } else { StatusCode::CREATED };
+            Ok(ScimResponse {
+                status,
+                body: Some(rendered),
+                etag: Some(etag(rec.version)),
+                location: Some(ctx.location(rt, &rec.id)),
+            })
+        })
+    })
+    .await;
+    respond(&state, out).await
+}
+
+pub async fn replace(State(state): State<Arc<AppState>>, kind: Kind, Path(id): Path<String>, headers: HeaderMap, Query(q): Params, body: ScimBody) -> Response {
+    let p = projection(&q);
+    let if_match = header_str(&headers, header::IF_MATCH).map(String::from);
+    let out = blocking(&state, &headers, move |ctx| -> Outcome {
+        let rt = kind.rt(ctx.state);
+        ctx.state.store.transact(|tx| {
+            let rec = ctx.replace(tx, rt, &id, &body.0, if_match.as_deref())?;
+            let rendered = ctx.render(tx, rt, &rec, &p)?;
+            let mut r = ScimResponse::ok(rendered);
+            r.etag = Some(etag(rec.version));
+            Ok(r)
+        })
+    })
+    .await;
+    respond(&state, out).await
+}
+
+pub async fn patch(State(state): State<Arc<AppState>>, kind: Kind, Path(id): Path<String>, headers: HeaderMap, Query(q): Params, body: ScimBody) -> Response {
+    let p = projection(&q);
+    let if_match = header_str(&headers, header::IF_MATCH).map(String::from);
+    let out = blocking(&state, &headers, move |ctx| -> Outcome {
+        let rt = kind.rt(ctx.state);
+        let members_race = ctx.state.faults.on(Fault::MembersLostOnRace) && matches!(kind, Kind::Group);
+        if members_race {
+            return patch_with_race(ctx, rt, &id, &body.0, &p);
+        }
+        let result = ctx.state.store.transact(|tx| {
+            let rec = ctx.patch(tx, rt, &id, &body.0, if_match.as_deref())?;
+            // Asana answers a group PATCH with 204 No Content.
+            if ctx.state.config.contract == Contract::Asana && matches!(kind, Kind::Group) {
+                let mut r = ScimResponse::status(StatusCode::NO_CONTENT);
+                r.etag = Some(etag(rec.version));
+                return Ok(r);
+            }
+            let rendered = ctx.render(tx, rt, &rec, &p)?;
+            let mut r = ScimResponse::ok(rendered);
+            r.etag = Some(etag(rec.version));
+            Ok(r)
+        });
+        if result.is_err() && ctx.state.faults.on(Fault::PatchNotAtomic) {
+            ctx.state.store.transact(|tx| ctx.patch_prefix(tx, rt, &id, &body.0))?;
+        }
+        result
+    })
+    .await;
+    respond(&state, out).await
+}
+
+/// `members-lost-on-race`: read in one transaction, pause, write in another — the classic lost
+/// update the single-transaction path prevents.
+fn patch_with_race(ctx: &Ctx<'_>, rt: &ResourceType, id: &str, body: &Value, p: &Projection) -> Outcome {
+    let before = ctx.state.store.read(|tx| ctx.get(tx, rt, id))?;
+    let new_data = crate::scim::patch::apply(rt, &before.data, body)?;
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    ctx.state.store.transact(|tx| {
+        let current = ctx.get(tx, rt, id)?;
+        let rec = ctx.store_update(tx, rt, &current, new_data)?;
+        let rendered = ctx.render(tx, rt, &rec, p)?;
+        let mut r = ScimResponse::ok(rendered);
+        r.etag = Some(etag(rec.version));
+        Ok(r)
+    })
+}
+
+pub async fn delete(State(state): State<Arc<AppState>>, kind: Kind, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let if_match = header_str(&headers, header::IF_MATCH).map(String::from);
+    let out = blocking(&state, &headers, move |ctx| -> Outcome {
+        let rt = kind.rt(ctx.state);
+        ctx.state.store.transact(|tx| ctx.delete(tx, rt, &id, if_match.as_deref()))?;
+        if ctx.state.faults.on(Fault::Delete200) {
+            return Ok(ScimResponse::ok(serde_json::json!({"deleted": id})));
+        }
+        Ok(ScimResponse::status(StatusCode::NO_CONTENT))
+    })
+    .await;
+    respond(&state, out).await
+}
+
+/// /Me is optional (RFC 7644 §3.11); a server that does not offer it answers 501.
+pub async fn me(State(state): State<Arc<AppState>>) -> Response {
+    let err = ScimError::new(501, None, "/Me is not supported: the bearer token is not tied to a User");
+    error_response(&state, &err).into_response()
+}

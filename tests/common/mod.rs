@@ -1,0 +1,116 @@
+//! Shared helpers for integration tests: an in-process reference server on 127.0.0.1:0 and a
+//! small SCIM client over reqwest.
+#![allow(dead_code)]
+
+use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode};
+use scimtest::server::faults::{Fault, Faults};
+use scimtest::server::{self, RunningServer, ServerConfig};
+use serde_json::{json, Value};
+
+pub const TOKEN: &str = "test-token-7f3a";
+
+pub struct Server {
+    pub server: RunningServer,
+    pub client: reqwest::Client,
+    pub base: String,
+}
+
+/// One HTTP exchange, kept whole so assertions can print it.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+    pub fn id(&self) -> String {
+        match &self.body["id"] {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }
+    }
+}
+
+pub async fn start_with(config: ServerConfig) -> Server {
+    let server = server::start(config).await.expect("server starts");
+    let base = server.base_url.clone();
+    Server {
+        server,
+        client: reqwest::Client::new(),
+        base,
+    }
+}
+
+pub async fn start() -> Server {
+    start_with(ServerConfig::ephemeral(TOKEN)).await
+}
+
+pub async fn start_faulty(faults: &[Fault]) -> Server {
+    let mut c = ServerConfig::ephemeral(TOKEN);
+    c.faults = Faults::new(faults.iter().copied());
+    start_with(c).await
+}
+
+impl Server {
+    pub async fn req(&self, method: &str, path: &str, body: Option<Value>) -> Reply {
+        self.req_h(method, path, body, &[]).await
+    }
+
+    pub async fn req_h(&self, method: &str, path: &str, body: Option<Value>, headers: &[(&str, &str)]) -> Reply {
+        let url = if path.starts_with("http") { path.to_string() } else { format!("{}{}", self.base, path) };
+        let method = Method::from_bytes(method.as_bytes()).expect("method");
+        let mut rb = self.client.request(method, url).bearer_auth(TOKEN);
+        for (k, v) in headers {
+            rb = rb.header(*k, *v);
+        }
+        if let Some(b) = body {
+            rb = rb
+                .header("content-type", "application/scim+json")
+                .body(b.to_string());
+        }
+        let resp = rb.send().await.expect("request sent");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.expect("body read");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply { status, headers, body, text }
+    }
+
+    pub async fn create_user(&self, user_name: &str) -> Reply {
+        let r = self
+            .req("POST", "/Users", Some(json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": user_name,
+                "displayName": format!("Display {user_name}"),
+                "name": {"givenName": "Given", "familyName": user_name},
+                "emails": [{"value": format!("{user_name}@example.com"), "type": "work", "primary": true}],
+                "active": true,
+            })))
+            .await;
+        r
+    }
+
+    pub async fn create_group(&self, name: &str, members: &[&str]) -> Reply {
+        let members: Vec<Value> = members.iter().map(|m| json!({"value": m})).collect();
+        self.req("POST", "/Groups", Some(json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": name,
+            "members": members,
+        })))
+        .await
+    }
+
+    pub async fn stop(self) {
+        self.server.stop().await.expect("server stops");
+    }
+}
+
+pub fn patch_body(ops: Value) -> Value {
+    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
+}

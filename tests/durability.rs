@@ -1,0 +1,87 @@
+//! Every acknowledged write survives `kill -9` of the server: create N users against a real
+//! `scimtest serve` process, SIGKILL it, start it again on the same database, find all N.
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+const TOKEN: &str = "durability-token";
+
+/// Starts `scimtest serve` on a free port and returns the child and its base URL (read from the
+/// line it prints when listening).
+fn spawn(db: &std::path::Path) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scimtest"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--token", TOKEN, "--db"])
+        .arg(db)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("scimtest serve starts");
+    let stderr = child.stderr.take().expect("stderr piped");
+    let mut lines = BufReader::new(stderr).lines();
+    let base = loop {
+        let line = lines.next().expect("server printed its address").expect("readable");
+        if let Some(rest) = line.split("listening at ").nth(1) {
+            break rest.split_whitespace().next().expect("url").to_string();
+        }
+    };
+    // Keep draining stderr so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, base)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_writes_survive_sigkill() {
+    const N: usize = 300;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("durable.db");
+    let (mut child, base) = spawn(&db);
+    let client = reqwest::Client::new();
+
+    let mut acknowledged = Vec::new();
+    for chunk in (0..N).collect::<Vec<_>>().chunks(25) {
+        let futs = chunk.iter().map(|i| {
+            let client = client.clone();
+            let base = base.clone();
+            async move {
+                let r = client
+                    .post(format!("{base}/Users"))
+                    .bearer_auth(TOKEN)
+                    .header("content-type", "application/scim+json")
+                    .body(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": format!("durable{i}")}).to_string())
+                    .send()
+                    .await
+                    .expect("request");
+                assert_eq!(r.status(), 201);
+                let v: Value = r.json().await.expect("json");
+                v["id"].as_str().expect("id").to_string()
+            }
+        });
+        acknowledged.extend(futures::future::join_all(futs).await);
+    }
+    // SIGKILL: no shutdown hook, no checkpoint.
+    child.kill().expect("kill -9");
+    child.wait().expect("reaped");
+
+    let (mut child, base) = spawn(&db);
+    let mut found = 0;
+    for id in &acknowledged {
+        let r = client.get(format!("{base}/Users/{id}")).bearer_auth(TOKEN).send().await.expect("get");
+        if r.status() == 200 {
+            found += 1;
+        }
+    }
+    let list: Value = client
+        .get(format!("{base}/Users?count=0"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(found, N, "acknowledged creates lost after kill -9");
+    assert_eq!(list["totalResults"], N);
+}
