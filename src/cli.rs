@@ -11,7 +11,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 #[derive(Debug, Parser)]
-#[command(name = "scimtest", version, about = "Conformance and load harness for SCIM 2.0 service providers")]
+#[command(
+    name = "scimtest",
+    version,
+    about = "Conformance and load harness for SCIM 2.0 service providers"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -130,7 +134,10 @@ fn serve(args: ServeArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        eprintln!("scimtest reference server listening at {} (database: {db})", server.base_url);
+        eprintln!(
+            "scimtest reference server listening at {} (database: {db})",
+            server.base_url
+        );
         if !faults.is_empty() {
             eprintln!("faults on: {}", faults.join(", "));
         }

@@ -20,7 +20,10 @@ fn spawn(db: &std::path::Path) -> (Child, String) {
     let stderr = child.stderr.take().expect("stderr piped");
     let mut lines = BufReader::new(stderr).lines();
     let base = loop {
-        let line = lines.next().expect("server printed its address").expect("readable");
+        let line = lines
+            .next()
+            .expect("server printed its address")
+            .expect("readable");
         if let Some(rest) = line.split("listening at ").nth(1) {
             break rest.split_whitespace().next().expect("url").to_string();
         }
@@ -66,7 +69,12 @@ async fn acknowledged_writes_survive_sigkill() {
     let (mut child, base) = spawn(&db);
     let mut found = 0;
     for id in &acknowledged {
-        let r = client.get(format!("{base}/Users/{id}")).bearer_auth(TOKEN).send().await.expect("get");
+        let r = client
+            .get(format!("{base}/Users/{id}"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .expect("get");
         if r.status() == 200 {
             found += 1;
         }

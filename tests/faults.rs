@@ -23,7 +23,11 @@ fn ensure(cond: bool, msg: impl Into<String>) -> Check {
 fn names(list: &Value) -> Vec<String> {
     list["Resources"]
         .as_array()
-        .map(|a| a.iter().filter_map(|r| r["userName"].as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r["userName"].as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -32,14 +36,20 @@ async fn probe(fault: Fault, s: &Server, p: &str) -> Check {
     match fault {
         Fault::NumericId => {
             let r = s.create_user(&format!("{p}a")).await;
-            ensure(r.body["id"].is_string(), format!("id is not a string: {}", r.body["id"]))
+            ensure(
+                r.body["id"].is_string(),
+                format!("id is not a string: {}", r.body["id"]),
+            )
         }
         Fault::NoLocation => {
             let r = s.create_user(&format!("{p}a")).await;
             let loc = r.header("location").map(String::from);
             ensure(
                 loc.is_some() && loc.as_deref() == r.body["meta"]["location"].as_str(),
-                format!("Location {loc:?} vs meta.location {}", r.body["meta"]["location"]),
+                format!(
+                    "Location {loc:?} vs meta.location {}",
+                    r.body["meta"]["location"]
+                ),
             )
         }
         Fault::Create200 => {
@@ -49,13 +59,27 @@ async fn probe(fault: Fault, s: &Server, p: &str) -> Check {
         Fault::FilterIgnored => {
             s.create_user(&format!("{p}a")).await;
             s.create_user(&format!("{p}b")).await;
-            let r = s.req("GET", &f(&format!("userName eq \"{p}a\"")), None).await;
-            ensure(names(&r.body) == [format!("{p}a")], format!("filter returned {:?}", names(&r.body)))
+            let r = s
+                .req("GET", &f(&format!("userName eq \"{p}a\"")), None)
+                .await;
+            ensure(
+                names(&r.body) == [format!("{p}a")],
+                format!("filter returned {:?}", names(&r.body)),
+            )
         }
         Fault::FilterCaseSensitive => {
             s.create_user(&format!("{p}CaseUser")).await;
-            let r = s.req("GET", &f(&format!("userName eq \"{}caseuser\"", p.to_uppercase())), None).await;
-            ensure(r.body["totalResults"] == 1, format!("case-insensitive eq found {}", r.body["totalResults"]))
+            let r = s
+                .req(
+                    "GET",
+                    &f(&format!("userName eq \"{}caseuser\"", p.to_uppercase())),
+                    None,
+                )
+                .await;
+            ensure(
+                r.body["totalResults"] == 1,
+                format!("case-insensitive eq found {}", r.body["totalResults"]),
+            )
         }
         Fault::InvalidFilterAccepted => {
             let r = s.req("GET", &f("userName eq"), None).await;
@@ -67,16 +91,25 @@ async fn probe(fault: Fault, s: &Server, p: &str) -> Check {
         Fault::UsernameCaseSensitive => {
             s.create_user(&format!("{p}Bob")).await;
             let r = s.create_user(&format!("{p}bob")).await;
-            ensure(r.status == 409 && r.body["scimType"] == "uniqueness", format!("second create: {}", r.status))
+            ensure(
+                r.status == 409 && r.body["scimType"] == "uniqueness",
+                format!("second create: {}", r.status),
+            )
         }
         Fault::DuplicateUsername => {
             s.create_user(&format!("{p}dup")).await;
             let r = s.create_user(&format!("{p}dup")).await;
-            ensure(r.status == 409 && r.body["scimType"] == "uniqueness", format!("second create: {}", r.status))
+            ensure(
+                r.status == 409 && r.body["scimType"] == "uniqueness",
+                format!("second create: {}", r.status),
+            )
         }
         Fault::ErrorStatusNumber => {
             let r = s.req("GET", "/Users/does-not-exist", None).await;
-            ensure(r.body["status"] == "404", format!("status member is {}", r.body["status"]))
+            ensure(
+                r.body["status"] == "404",
+                format!("status member is {}", r.body["status"]),
+            )
         }
         Fault::ErrorPlainText => {
             let r = s.req("GET", "/Users/does-not-exist", None).await;
@@ -87,16 +120,23 @@ async fn probe(fault: Fault, s: &Server, p: &str) -> Check {
         }
         Fault::NoScimType => {
             let r = s.req("GET", &f("userName eq"), None).await;
-            ensure(r.body["scimType"] == "invalidFilter", format!("error body: {}", r.text))
+            ensure(
+                r.body["scimType"] == "invalidFilter",
+                format!("error body: {}", r.text),
+            )
         }
         Fault::PatchRemoveFilterAll => {
             let u1 = s.create_user(&format!("{p}m1")).await.id();
             let u2 = s.create_user(&format!("{p}m2")).await.id();
             let g = s.create_group(&format!("{p}g"), &[&u1, &u2]).await.id();
             let ops = json!([{"op": "remove", "path": format!("members[value eq \"{u1}\"]")}]);
-            s.req("PATCH", &format!("/Groups/{g}"), Some(patch_body(ops))).await;
+            s.req("PATCH", &format!("/Groups/{g}"), Some(patch_body(ops)))
+                .await;
             let r = s.req("GET", &format!("/Groups/{g}"), None).await;
-            let left: Vec<&str> = r.body["members"].as_array().map(|a| a.iter().filter_map(|m| m["value"].as_str()).collect()).unwrap_or_default();
+            let left: Vec<&str> = r.body["members"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|m| m["value"].as_str()).collect())
+                .unwrap_or_default();
             ensure(left == [u2.as_str()], format!("members left: {left:?}"))
         }
         Fault::PatchNotAtomic => {
@@ -105,115 +145,233 @@ async fn probe(fault: Fault, s: &Server, p: &str) -> Check {
                 {"op": "replace", "path": "displayName", "value": "changed"},
                 {"op": "remove"}
             ]);
-            let r = s.req("PATCH", &format!("/Users/{id}"), Some(patch_body(ops))).await;
+            let r = s
+                .req("PATCH", &format!("/Users/{id}"), Some(patch_body(ops)))
+                .await;
             let after = s.req("GET", &format!("/Users/{id}"), None).await;
             ensure(
                 r.status == 400 && after.body["displayName"] == format!("Display {p}atomic"),
-                format!("PATCH {} left displayName {}", r.status, after.body["displayName"]),
+                format!(
+                    "PATCH {} left displayName {}",
+                    r.status, after.body["displayName"]
+                ),
             )
         }
         Fault::PatchOpCaseSensitive => {
             let id = s.create_user(&format!("{p}ops")).await.id();
             let ops = json!([{"op": "Replace", "path": "displayName", "value": "Capital"}]);
-            let r = s.req("PATCH", &format!("/Users/{id}"), Some(patch_body(ops))).await;
-            ensure(r.status == 200 && r.body["displayName"] == "Capital", format!("PATCH Replace: {} {}", r.status, r.text))
+            let r = s
+                .req("PATCH", &format!("/Users/{id}"), Some(patch_body(ops)))
+                .await;
+            ensure(
+                r.status == 200 && r.body["displayName"] == "Capital",
+                format!("PATCH Replace: {} {}", r.status, r.text),
+            )
         }
         Fault::IgnoreIfMatch => {
             let id = s.create_user(&format!("{p}etag")).await.id();
             let ops = json!([{"op": "replace", "path": "displayName", "value": "x"}]);
-            let r = s.req_h("PATCH", &format!("/Users/{id}"), Some(patch_body(ops)), &[("If-Match", "W/\"999\"")]).await;
-            ensure(r.status == 412, format!("stale If-Match answered {}", r.status))
+            let r = s
+                .req_h(
+                    "PATCH",
+                    &format!("/Users/{id}"),
+                    Some(patch_body(ops)),
+                    &[("If-Match", "W/\"999\"")],
+                )
+                .await;
+            ensure(
+                r.status == 412,
+                format!("stale If-Match answered {}", r.status),
+            )
         }
         Fault::IgnoreIfNoneMatch => {
             let r = s.create_user(&format!("{p}inm")).await;
-            let v = r.body["meta"]["version"].as_str().unwrap_or_default().to_string();
-            let g = s.req_h("GET", &format!("/Users/{}", r.id()), None, &[("If-None-Match", &v)]).await;
-            ensure(g.status == 304, format!("If-None-Match current version answered {}", g.status))
+            let v = r.body["meta"]["version"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let g = s
+                .req_h(
+                    "GET",
+                    &format!("/Users/{}", r.id()),
+                    None,
+                    &[("If-None-Match", &v)],
+                )
+                .await;
+            ensure(
+                g.status == 304,
+                format!("If-None-Match current version answered {}", g.status),
+            )
         }
         Fault::NoEtag => {
             let id = s.create_user(&format!("{p}et")).await.id();
             let r = s.req("GET", &format!("/Users/{id}"), None).await;
             ensure(
-                r.header("etag").is_some() && r.header("etag") == r.body["meta"]["version"].as_str(),
-                format!("ETag {:?} vs meta.version {}", r.header("etag"), r.body["meta"]["version"]),
+                r.header("etag").is_some()
+                    && r.header("etag") == r.body["meta"]["version"].as_str(),
+                format!(
+                    "ETag {:?} vs meta.version {}",
+                    r.header("etag"),
+                    r.body["meta"]["version"]
+                ),
             )
         }
         Fault::VersionUnchanged => {
             let c = s.create_user(&format!("{p}ver")).await;
             let ops = json!([{"op": "replace", "path": "displayName", "value": "v2"}]);
-            let r = s.req("PATCH", &format!("/Users/{}", c.id()), Some(patch_body(ops))).await;
-            ensure(r.body["meta"]["version"] != c.body["meta"]["version"], "version did not change")
+            let r = s
+                .req(
+                    "PATCH",
+                    &format!("/Users/{}", c.id()),
+                    Some(patch_body(ops)),
+                )
+                .await;
+            ensure(
+                r.body["meta"]["version"] != c.body["meta"]["version"],
+                "version did not change",
+            )
         }
         Fault::PasswordReturned => {
             let r = s.req("POST", "/Users", Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": format!("{p}pw"), "password": "s3cret-Pa55"}))).await;
             let g = s.req("GET", &format!("/Users/{}", r.id()), None).await;
-            ensure(r.status == 201 && !r.text.contains("s3cret") && !g.text.contains("s3cret"), "password was returned")
+            ensure(
+                r.status == 201 && !r.text.contains("s3cret") && !g.text.contains("s3cret"),
+                "password was returned",
+            )
         }
         Fault::WrongContentType => {
             let r = s.req("GET", "/Users", None).await;
             ensure(
-                r.header("content-type").is_some_and(|c| c.starts_with("application/scim+json")),
+                r.header("content-type")
+                    .is_some_and(|c| c.starts_with("application/scim+json")),
                 format!("Content-Type {:?}", r.header("content-type")),
             )
         }
         Fault::NoAuth => {
-            let r = s.client.get(format!("{}/Users", s.base)).send().await.map_err(|e| e.to_string())?;
-            ensure(r.status() == 401, format!("no token answered {}", r.status()))
+            let r = s
+                .client
+                .get(format!("{}/Users", s.base))
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            ensure(
+                r.status() == 401,
+                format!("no token answered {}", r.status()),
+            )
         }
         Fault::NoWwwAuthenticate => {
-            let r = s.client.get(format!("{}/Users", s.base)).send().await.map_err(|e| e.to_string())?;
-            ensure(r.headers().contains_key("www-authenticate"), "401 without WWW-Authenticate")
+            let r = s
+                .client
+                .get(format!("{}/Users", s.base))
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            ensure(
+                r.headers().contains_key("www-authenticate"),
+                "401 without WWW-Authenticate",
+            )
         }
         Fault::DeleteIgnored => {
             let id = s.create_user(&format!("{p}del")).await.id();
             let d = s.req("DELETE", &format!("/Users/{id}"), None).await;
             let g = s.req("GET", &format!("/Users/{id}"), None).await;
-            ensure(d.status.is_success() && g.status == 404, format!("after DELETE {} GET answered {}", d.status, g.status))
+            ensure(
+                d.status.is_success() && g.status == 404,
+                format!("after DELETE {} GET answered {}", d.status, g.status),
+            )
         }
         Fault::SortIgnored => {
             s.create_user(&format!("{p}zeta")).await;
             s.create_user(&format!("{p}alpha")).await;
-            let r = s.req("GET", &format!("{}&sortBy=userName", f(&format!("userName sw \"{p}\""))), None).await;
-            ensure(names(&r.body) == [format!("{p}alpha"), format!("{p}zeta")], format!("order {:?}", names(&r.body)))
+            let r = s
+                .req(
+                    "GET",
+                    &format!("{}&sortBy=userName", f(&format!("userName sw \"{p}\""))),
+                    None,
+                )
+                .await;
+            ensure(
+                names(&r.body) == [format!("{p}alpha"), format!("{p}zeta")],
+                format!("order {:?}", names(&r.body)),
+            )
         }
         Fault::CountIgnored | Fault::StartIndexZeroBased | Fault::TotalResultsPage => {
             for n in ["a", "b", "c"] {
                 s.create_user(&format!("{p}{n}")).await;
             }
-            let r = s.req("GET", &format!("{}&startIndex=1&count=1", f(&format!("userName sw \"{p}\""))), None).await;
+            let r = s
+                .req(
+                    "GET",
+                    &format!(
+                        "{}&startIndex=1&count=1",
+                        f(&format!("userName sw \"{p}\""))
+                    ),
+                    None,
+                )
+                .await;
             ensure(
-                names(&r.body) == [format!("{p}a")] && r.body["totalResults"] == 3 && r.body["itemsPerPage"] == 1,
+                names(&r.body) == [format!("{p}a")]
+                    && r.body["totalResults"] == 3
+                    && r.body["itemsPerPage"] == 1,
                 format!("page {:?} total {}", names(&r.body), r.body["totalResults"]),
             )
         }
         Fault::AttributesIgnored => {
             let id = s.create_user(&format!("{p}attr")).await.id();
-            let r = s.req("GET", &format!("/Users/{id}?attributes=userName"), None).await;
-            ensure(r.body.get("displayName").is_none() && r.body["userName"].is_string(), format!("body {}", r.text))
+            let r = s
+                .req("GET", &format!("/Users/{id}?attributes=userName"), None)
+                .await;
+            ensure(
+                r.body.get("displayName").is_none() && r.body["userName"].is_string(),
+                format!("body {}", r.text),
+            )
         }
         Fault::ExcludedDropsAlways => {
             let id = s.create_user(&format!("{p}excl")).await.id();
-            let r = s.req("GET", &format!("/Users/{id}?excludedAttributes=id,displayName"), None).await;
-            ensure(r.body["id"] == id.as_str() && r.body.get("displayName").is_none(), format!("body {}", r.text))
+            let r = s
+                .req(
+                    "GET",
+                    &format!("/Users/{id}?excludedAttributes=id,displayName"),
+                    None,
+                )
+                .await;
+            ensure(
+                r.body["id"] == id.as_str() && r.body.get("displayName").is_none(),
+                format!("body {}", r.text),
+            )
         }
         Fault::NoMeta => {
             let r = s.create_user(&format!("{p}meta")).await;
             let m = &r.body["meta"];
             ensure(
-                ["resourceType", "created", "lastModified", "location", "version"].iter().all(|k| m[k].is_string()),
+                [
+                    "resourceType",
+                    "created",
+                    "lastModified",
+                    "location",
+                    "version",
+                ]
+                .iter()
+                .all(|k| m[k].is_string()),
                 format!("meta {m}"),
             )
         }
         Fault::ReadOnlyHonoured => {
             let r = s.req("POST", "/Users", Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": "client-chosen", "userName": format!("{p}ro")}))).await;
-            ensure(r.status == 201 && r.id() != "client-chosen", format!("created with id {}", r.id()))
+            ensure(
+                r.status == 201 && r.id() != "client-chosen",
+                format!("created with id {}", r.id()),
+            )
         }
         Fault::PutMerges => {
             let id = s.create_user(&format!("{p}put")).await.id();
             let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": format!("{p}put")});
             s.req("PUT", &format!("/Users/{id}"), Some(body)).await;
             let g = s.req("GET", &format!("/Users/{id}"), None).await;
-            ensure(g.body.get("displayName").is_none(), format!("after PUT without displayName: {}", g.body["displayName"]))
+            ensure(
+                g.body.get("displayName").is_none(),
+                format!("after PUT without displayName: {}", g.body["displayName"]),
+            )
         }
         Fault::UnknownIdEmpty => {
             let r = s.req("GET", "/Users/no-such-id", None).await;
@@ -221,17 +379,28 @@ async fn probe(fault: Fault, s: &Server, p: &str) -> Check {
         }
         Fault::ListNoSchemas => {
             let r = s.req("GET", "/Users", None).await;
-            ensure(r.body["schemas"][0] == "urn:ietf:params:scim:api:messages:2.0:ListResponse", format!("body {}", r.text))
+            ensure(
+                r.body["schemas"][0] == "urn:ietf:params:scim:api:messages:2.0:ListResponse",
+                format!("body {}", r.text),
+            )
         }
         Fault::UserGroupsMissing => {
             let u = s.create_user(&format!("{p}member")).await.id();
             let g = s.create_group(&format!("{p}grp"), &[&u]).await.id();
             let r = s.req("GET", &format!("/Users/{u}"), None).await;
-            ensure(r.body["groups"][0]["value"] == g.as_str(), format!("groups {}", r.body["groups"]))
+            ensure(
+                r.body["groups"][0]["value"] == g.as_str(),
+                format!("groups {}", r.body["groups"]),
+            )
         }
         Fault::DiscoveryWritable => {
-            let r = s.req("POST", "/ServiceProviderConfig", Some(json!({}))).await;
-            ensure(r.status == 405, format!("POST /ServiceProviderConfig answered {}", r.status))
+            let r = s
+                .req("POST", "/ServiceProviderConfig", Some(json!({})))
+                .await;
+            ensure(
+                r.status == 405,
+                format!("POST /ServiceProviderConfig answered {}", r.status),
+            )
         }
         Fault::NoBodyLimit => {
             let big = "x".repeat(2 * 1024 * 1024);
@@ -252,10 +421,21 @@ async fn probe(fault: Fault, s: &Server, p: &str) -> Check {
             let r = s.req("POST", "/Bulk", Some(body)).await;
             let ops = r.body["Operations"].as_array().cloned().unwrap_or_default();
             let statuses: Vec<&str> = ops.iter().filter_map(|o| o["status"].as_str()).collect();
-            let user_loc = ops.first().and_then(|o| o["location"].as_str()).unwrap_or_default().to_string();
-            let group_loc = ops.get(1).and_then(|o| o["location"].as_str()).unwrap_or_default().to_string();
+            let user_loc = ops
+                .first()
+                .and_then(|o| o["location"].as_str())
+                .unwrap_or_default()
+                .to_string();
+            let group_loc = ops
+                .get(1)
+                .and_then(|o| o["location"].as_str())
+                .unwrap_or_default()
+                .to_string();
             let g = s.req("GET", &group_loc, None).await;
-            let member_ref = g.body["members"][0]["$ref"].as_str().unwrap_or_default().to_string();
+            let member_ref = g.body["members"][0]["$ref"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
             ensure(
                 statuses == ["201", "201", "404"] && member_ref == user_loc,
                 format!("statuses {statuses:?}, member $ref {member_ref:?} vs user {user_loc:?}"),
@@ -265,7 +445,10 @@ async fn probe(fault: Fault, s: &Server, p: &str) -> Check {
             s.create_user(&format!("{p}search")).await;
             let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": format!("userName eq \"{p}search\"")});
             let r = s.req("POST", "/Users/.search", Some(body)).await;
-            ensure(r.status == 200 && r.body["totalResults"] == 1, format!("/.search answered {} {}", r.status, r.text))
+            ensure(
+                r.status == 200 && r.body["totalResults"] == 1,
+                format!("/.search answered {} {}", r.status, r.text),
+            )
         }
         Fault::MembersLostOnRace => {
             let g = s.create_group(&format!("{p}race"), &[]).await.id();
@@ -286,7 +469,10 @@ async fn probe(fault: Fault, s: &Server, p: &str) -> Check {
         Fault::Delete200 => {
             let id = s.create_user(&format!("{p}d204")).await.id();
             let d = s.req("DELETE", &format!("/Users/{id}"), None).await;
-            ensure(d.status == 204 && d.text.is_empty(), format!("DELETE answered {}", d.status))
+            ensure(
+                d.status == 204 && d.text.is_empty(),
+                format!("DELETE answered {}", d.status),
+            )
         }
     }
 }
@@ -294,7 +480,9 @@ async fn probe(fault: Fault, s: &Server, p: &str) -> Check {
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -310,7 +498,11 @@ async fn correct_server_keeps_every_rule() {
         }
     }
     s.stop().await;
-    assert!(failures.is_empty(), "probes failed on the correct server:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "probes failed on the correct server:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -323,5 +515,8 @@ async fn every_fault_breaks_its_rule() {
         }
         s.stop().await;
     }
-    assert!(survived.is_empty(), "probes passed although their fault was on: {survived:?}");
+    assert!(
+        survived.is_empty(),
+        "probes passed although their fault was on: {survived:?}"
+    );
 }

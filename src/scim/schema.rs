@@ -157,7 +157,10 @@ impl AttributeDef {
         Ok(AttributeDef {
             name: name.into(),
             attr_type,
-            multi_valued: v.get("multiValued").and_then(Value::as_bool).unwrap_or(false),
+            multi_valued: v
+                .get("multiValued")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
             required: v.get("required").and_then(Value::as_bool).unwrap_or(false),
             case_exact: v.get("caseExact").and_then(Value::as_bool).unwrap_or(false),
             mutability,
@@ -244,7 +247,12 @@ impl<'a> Resolved<'a> {
 }
 
 impl ResourceType {
-    fn new(name: &str, endpoint: &str, schema: SchemaDef, extensions: Vec<(SchemaDef, bool)>) -> Self {
+    fn new(
+        name: &str,
+        endpoint: &str,
+        schema: SchemaDef,
+        extensions: Vec<(SchemaDef, bool)>,
+    ) -> Self {
         ResourceType {
             name: name.into(),
             endpoint: endpoint.into(),
@@ -256,7 +264,8 @@ impl ResourceType {
 
     /// Every schema URN a resource of this type may carry.
     pub fn schema_urns(&self) -> impl Iterator<Item = &str> {
-        std::iter::once(self.schema.id.as_str()).chain(self.extensions.iter().map(|(s, _)| s.id.as_str()))
+        std::iter::once(self.schema.id.as_str())
+            .chain(self.extensions.iter().map(|(s, _)| s.id.as_str()))
     }
 
     /// An extension schema by URN, case-insensitively.
@@ -270,7 +279,12 @@ impl ResourceType {
     /// Resolves `[urn:]name[.sub]` against this type, case-insensitively.
     ///
     /// `urn` is the schema prefix already split off (scim_v2's `AttrPath` keeps it separately).
-    pub fn resolve(&self, urn: Option<&str>, name: &str, sub: Option<&str>) -> Option<Resolved<'_>> {
+    pub fn resolve(
+        &self,
+        urn: Option<&str>,
+        name: &str,
+        sub: Option<&str>,
+    ) -> Option<Resolved<'_>> {
         let (extension, attr) = match urn {
             Some(u) if u.eq_ignore_ascii_case(&self.schema.id) => (None, self.core_attr(name)?),
             Some(u) => {
@@ -434,7 +448,9 @@ mod tests {
         let reg = Registry::builtin();
         let r = reg
             .user
-            .resolve_str("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.displayName")
+            .resolve_str(
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.displayName",
+            )
             .unwrap();
         assert_eq!(r.extension, Some(ENTERPRISE_URN));
         assert_eq!(r.leaf().mutability, Mutability::ReadOnly);

@@ -34,7 +34,10 @@ pub fn remove_ci(map: &mut Map<String, Value>, key: &str) -> Option<Value> {
 
 /// The object that holds a resolved attribute: the resource itself for core attributes, the
 /// extension object (keyed by its URN) for extension attributes.
-pub fn container<'a>(resource: &'a Value, resolved: &Resolved<'_>) -> Option<&'a Map<String, Value>> {
+pub fn container<'a>(
+    resource: &'a Value,
+    resolved: &Resolved<'_>,
+) -> Option<&'a Map<String, Value>> {
     let obj = resource.as_object()?;
     match resolved.extension {
         None => Some(obj),

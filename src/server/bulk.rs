@@ -18,9 +18,16 @@ use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-pub async fn bulk(State(state): State<Arc<AppState>>, headers: HeaderMap, body: ScimBody) -> Response {
+pub async fn bulk(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: ScimBody,
+) -> Response {
     if state.config.contract == Contract::Asana {
-        return error_response(&state, &ScimError::new(501, None, "Bulk is not supported (Asana contract)"));
+        return error_response(
+            &state,
+            &ScimError::new(501, None, "Bulk is not supported (Asana contract)"),
+        );
     }
     let out = blocking(&state, &headers, move |ctx| run(ctx, &body.0)).await;
     finish(&state, out.and_then(|o| o))
@@ -34,19 +41,30 @@ struct Op {
     data: Option<Value>,
 }
 
-fn parse_ops(body: &Value, max: usize) -> ScimResult<(Vec<Result<Op, ScimError>>, Option<usize>)> {
-    let obj = body.as_object().ok_or_else(|| ScimError::invalid_syntax("a BulkRequest must be a JSON object"))?;
+/// The operations (each parsed on its own, so one bad operation fails alone) and failOnErrors.
+type ParsedRequest = (Vec<Result<Op, ScimError>>, Option<usize>);
+
+fn parse_ops(body: &Value, max: usize) -> ScimResult<ParsedRequest> {
+    let obj = body
+        .as_object()
+        .ok_or_else(|| ScimError::invalid_syntax("a BulkRequest must be a JSON object"))?;
     let schemas_ok = get_ci(obj, "schemas")
         .and_then(Value::as_array)
         .is_some_and(|a| a.iter().any(|s| s.as_str() == Some(BULK_REQUEST_URN)));
     if !schemas_ok {
-        return Err(ScimError::invalid_syntax(format!("a BulkRequest must list {BULK_REQUEST_URN} in schemas")));
+        return Err(ScimError::invalid_syntax(format!(
+            "a BulkRequest must list {BULK_REQUEST_URN} in schemas"
+        )));
     }
     let fail_on_errors = match get_ci(obj, "failOnErrors") {
         None | Some(Value::Null) => None,
         Some(v) => match v.as_u64() {
             Some(n) if n >= 1 => Some(n as usize),
-            _ => return Err(ScimError::invalid_value("failOnErrors must be an integer of at least 1")),
+            _ => {
+                return Err(ScimError::invalid_value(
+                    "failOnErrors must be an integer of at least 1",
+                ))
+            }
         },
     };
     let ops = get_ci(obj, "Operations")
@@ -56,16 +74,23 @@ fn parse_ops(body: &Value, max: usize) -> ScimResult<(Vec<Result<Op, ScimError>>
         return Err(ScimError::new(
             413,
             None,
-            format!("{} operations exceed maxOperations {max} advertised in /ServiceProviderConfig", ops.len()),
+            format!(
+                "{} operations exceed maxOperations {max} advertised in /ServiceProviderConfig",
+                ops.len()
+            ),
         ));
     }
     let parsed = ops
         .iter()
         .map(|op| {
-            let o = op.as_object().ok_or_else(|| ScimError::invalid_syntax("each operation must be an object"))?;
+            let o = op
+                .as_object()
+                .ok_or_else(|| ScimError::invalid_syntax("each operation must be an object"))?;
             let s = |k: &str| get_ci(o, k).and_then(Value::as_str).map(String::from);
-            let method = s("method").ok_or_else(|| ScimError::invalid_syntax("operation without a method"))?;
-            let path = s("path").ok_or_else(|| ScimError::invalid_syntax("operation without a path"))?;
+            let method = s("method")
+                .ok_or_else(|| ScimError::invalid_syntax("operation without a method"))?;
+            let path =
+                s("path").ok_or_else(|| ScimError::invalid_syntax("operation without a path"))?;
             Ok(Op {
                 method: method.to_ascii_uppercase(),
                 bulk_id: s("bulkId"),
@@ -94,7 +119,10 @@ fn references(v: &Value, out: &mut Vec<String>) {
 
 /// The bulkId a path refers to (`/Users/bulkId:u1`), if any.
 fn path_reference(path: &str) -> Option<String> {
-    path.rsplit('/').next()?.strip_prefix("bulkId:").map(String::from)
+    path.rsplit('/')
+        .next()?
+        .strip_prefix("bulkId:")
+        .map(String::from)
 }
 
 fn substitute_path(path: &str, ids: &HashMap<String, String>) -> String {
@@ -124,19 +152,27 @@ fn route<'a>(ctx: &'a Ctx<'_>, path: &str) -> ScimResult<(&'a ResourceType, Opti
             if rest.is_empty() {
                 return Ok((rt, None));
             }
-            if let Some(id) = rest.strip_prefix('/').filter(|id| !id.is_empty() && !id.contains('/')) {
+            if let Some(id) = rest
+                .strip_prefix('/')
+                .filter(|id| !id.is_empty() && !id.contains('/'))
+            {
                 return Ok((rt, Some(id.to_string())));
             }
         }
     }
-    Err(ScimError::invalid_path(format!("bulk path {path:?} names no resource endpoint")))
+    Err(ScimError::invalid_path(format!(
+        "bulk path {path:?} names no resource endpoint"
+    )))
 }
 
 fn run(ctx: &Ctx<'_>, body: &Value) -> Outcome {
     let (ops, fail_on_errors) = parse_ops(body, ctx.state.config.bulk_max_operations)?;
     let mut results: Vec<Option<Value>> = vec![None; ops.len()];
     let mut ids: HashMap<String, String> = HashMap::new();
-    let declared: Vec<String> = ops.iter().filter_map(|o| o.as_ref().ok()?.bulk_id.clone()).collect();
+    let declared: Vec<String> = ops
+        .iter()
+        .filter_map(|o| o.as_ref().ok()?.bulk_id.clone())
+        .collect();
     let mut errors = 0usize;
     let mut pending: Vec<usize> = (0..ops.len()).collect();
     let resolve = !ctx.state.faults.on(Fault::BulkIdUnresolved);
@@ -163,7 +199,11 @@ fn run(ctx: &Ctx<'_>, body: &Value) -> Outcome {
                 references(d, &mut refs);
             }
             refs.extend(path_reference(&op.path));
-            if resolve && refs.iter().any(|r| !ids.contains_key(r) && declared.contains(r)) {
+            if resolve
+                && refs
+                    .iter()
+                    .any(|r| !ids.contains_key(r) && declared.contains(r))
+            {
                 still.push(i);
                 continue;
             }
@@ -202,14 +242,20 @@ fn run(ctx: &Ctx<'_>, body: &Value) -> Outcome {
             // What is left references bulkIds that never resolve (circular, or their POST failed).
             for &i in &pending {
                 let op = ops[i].as_ref().ok();
-                let e = ScimError::new(409, Some(crate::scim::error::ScimType::InvalidValue), "bulkId reference could not be resolved");
+                let e = ScimError::new(
+                    409,
+                    Some(crate::scim::error::ScimType::InvalidValue),
+                    "bulkId reference could not be resolved",
+                );
                 results[i] = Some(op_error(op, None, &e));
             }
             break;
         }
     }
     let operations: Vec<Value> = results.into_iter().flatten().collect();
-    Ok(ScimResponse::ok(json!({"schemas": [BULK_RESPONSE_URN], "Operations": operations})))
+    Ok(ScimResponse::ok(
+        json!({"schemas": [BULK_RESPONSE_URN], "Operations": operations}),
+    ))
 }
 
 fn op_error(op: Option<&Op>, location: Option<String>, e: &ScimError) -> Value {
@@ -230,7 +276,12 @@ fn op_error(op: Option<&Op>, location: Option<String>, e: &ScimError) -> Value {
 
 type OpResult = (u16, Option<String>, Option<String>, Option<String>);
 
-fn run_one(ctx: &Ctx<'_>, op: &Op, ids: &HashMap<String, String>, resolve: bool) -> ScimResult<OpResult> {
+fn run_one(
+    ctx: &Ctx<'_>,
+    op: &Op,
+    ids: &HashMap<String, String>,
+    resolve: bool,
+) -> ScimResult<OpResult> {
     let mut path = op.path.clone();
     let mut data = op.data.clone().unwrap_or(Value::Null);
     if resolve {
@@ -246,20 +297,37 @@ fn run_one(ctx: &Ctx<'_>, op: &Op, ids: &HashMap<String, String>, resolve: bool)
                 return Err(ScimError::invalid_syntax("a bulk POST needs a bulkId"));
             }
             let rec = store.transact(|tx| ctx.create(tx, rt, &data))?;
-            Ok((201, Some(ctx.location(rt, &rec.id)), Some(etag(rec.version)), Some(rec.id)))
+            Ok((
+                201,
+                Some(ctx.location(rt, &rec.id)),
+                Some(etag(rec.version)),
+                Some(rec.id),
+            ))
         }
         ("PUT", Some(id)) => {
             let rec = store.transact(|tx| ctx.replace(tx, rt, &id, &data, if_match))?;
-            Ok((200, Some(ctx.location(rt, &rec.id)), Some(etag(rec.version)), None))
+            Ok((
+                200,
+                Some(ctx.location(rt, &rec.id)),
+                Some(etag(rec.version)),
+                None,
+            ))
         }
         ("PATCH", Some(id)) => {
             let rec = store.transact(|tx| ctx.patch(tx, rt, &id, &data, if_match))?;
-            Ok((200, Some(ctx.location(rt, &rec.id)), Some(etag(rec.version)), None))
+            Ok((
+                200,
+                Some(ctx.location(rt, &rec.id)),
+                Some(etag(rec.version)),
+                None,
+            ))
         }
         ("DELETE", Some(id)) => {
             store.transact(|tx| ctx.delete(tx, rt, &id, if_match))?;
             Ok((204, Some(ctx.location(rt, &id)), None, None))
         }
-        (m, _) => Err(ScimError::invalid_syntax(format!("method {m} is not valid for bulk path {path:?}"))),
+        (m, _) => Err(ScimError::invalid_syntax(format!(
+            "method {m} is not valid for bulk path {path:?}"
+        ))),
     }
 }

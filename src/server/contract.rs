@@ -28,7 +28,11 @@ impl Contract {
 
 /// Asana: Users may be filtered only by `userName eq`, Groups only by `displayName eq`.
 pub fn asana_check_filter(rtype: &str, filter: &Filter) -> ScimResult<()> {
-    let allowed = if rtype == "User" { "userName" } else { "displayName" };
+    let allowed = if rtype == "User" {
+        "userName"
+    } else {
+        "displayName"
+    };
     let ok = matches!(
         filter,
         Filter::Attr(AttrExp::Comparison(path, CompareOp::Eq, CompValue::Str(_)))
@@ -58,15 +62,30 @@ fn accepted(rtype: &str, top: &str) -> Option<&'static [&'static str]> {
             ("active", ALL),
             ("title", ALL),
             ("preferredLanguage", ALL),
-            ("addresses", &["country", "region", "locality", "type", "primary"]),
+            (
+                "addresses",
+                &["country", "region", "locality", "type", "primary"],
+            ),
             ("phoneNumbers", &["value", "type", "primary"]),
             (
                 ENTERPRISE_URN,
-                &["department", "costCenter", "organization", "division", "employeeNumber", "manager"],
+                &[
+                    "department",
+                    "costCenter",
+                    "organization",
+                    "division",
+                    "employeeNumber",
+                    "manager",
+                ],
             ),
         ]
     } else {
-        &[("schemas", ALL), ("externalId", ALL), ("displayName", ALL), ("members", &["value", "type", "$ref", "display"])]
+        &[
+            ("schemas", ALL),
+            ("externalId", ALL),
+            ("displayName", ALL),
+            ("members", &["value", "type", "$ref", "display"]),
+        ]
     };
     list.iter().find(|(n, _)| *n == top).map(|(_, subs)| *subs)
 }
@@ -83,7 +102,10 @@ pub fn asana_restrict(rtype: &str, resource: &mut Value) {
             let keep = |o: &mut Map<String, Value>| o.retain(|sk, _| subs.contains(&sk.as_str()));
             match v {
                 Value::Object(o) => keep(o),
-                Value::Array(items) => items.iter_mut().filter_map(Value::as_object_mut).for_each(keep),
+                Value::Array(items) => items
+                    .iter_mut()
+                    .filter_map(Value::as_object_mut)
+                    .for_each(keep),
                 _ => {}
             }
             true
@@ -102,7 +124,10 @@ pub fn asana_check_user(resource: &Value, domain: &str) -> ScimResult<()> {
         s.rsplit_once('@')
             .is_some_and(|(local, d)| !local.is_empty() && d.eq_ignore_ascii_case(domain))
     };
-    let user_name = resource.get("userName").and_then(Value::as_str).unwrap_or("");
+    let user_name = resource
+        .get("userName")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     if !in_domain(user_name) {
         return Err(ScimError::invalid_value(format!(
             "userName must be an email address in the organisation's domain {domain:?} (Asana contract)"
@@ -170,9 +195,9 @@ pub fn asana_check_patch(request: &Value) -> ScimResult<()> {
         let touches = match (path, value) {
             (Some(p), _) if bad(p) => true,
             (Some(p), Some(v)) if p.eq_ignore_ascii_case("name") => names_parts(v),
-            (None, Some(Value::Object(o))) => o.iter().any(|(k, v)| {
-                bad(k) || (k.eq_ignore_ascii_case("name") && names_parts(v))
-            }),
+            (None, Some(Value::Object(o))) => o
+                .iter()
+                .any(|(k, v)| bad(k) || (k.eq_ignore_ascii_case("name") && names_parts(v))),
             _ => false,
         };
         if touches {

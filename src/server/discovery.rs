@@ -87,7 +87,11 @@ fn refuse_filter(state: &AppState, q: &HashMap<String, String>) -> Option<Respon
     q.keys().any(|k| k.eq_ignore_ascii_case("filter")).then(|| {
         error_response(
             state,
-            &ScimError::new(403, None, "filtering is not supported on discovery endpoints"),
+            &ScimError::new(
+                403,
+                None,
+                "filtering is not supported on discovery endpoints",
+            ),
         )
     })
 }
@@ -97,33 +101,67 @@ pub async fn spc(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Resp
     ScimResponse::ok(service_provider_config(&state, &base)).render(&state)
 }
 
-pub async fn resource_types(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+pub async fn resource_types(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     if let Some(r) = refuse_filter(&state, &q) {
         return r;
     }
     let base = base_url(&state, &headers);
-    let items = state.registry.resource_types().iter().map(|rt| resource_type_doc(rt, &base)).collect();
+    let items = state
+        .registry
+        .resource_types()
+        .iter()
+        .map(|rt| resource_type_doc(rt, &base))
+        .collect();
     ScimResponse::ok(list_response(items)).render(&state)
 }
 
-pub async fn resource_type(State(state): State<Arc<AppState>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+pub async fn resource_type(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
     let base = base_url(&state, &headers);
-    match state.registry.resource_types().iter().find(|rt| rt.name.eq_ignore_ascii_case(&id)) {
+    match state
+        .registry
+        .resource_types()
+        .iter()
+        .find(|rt| rt.name.eq_ignore_ascii_case(&id))
+    {
         Some(rt) => ScimResponse::ok(resource_type_doc(rt, &base)).render(&state),
-        None => error_response(&state, &ScimError::not_found(format!("no ResourceType {id:?}"))),
+        None => error_response(
+            &state,
+            &ScimError::not_found(format!("no ResourceType {id:?}")),
+        ),
     }
 }
 
-pub async fn schemas(State(state): State<Arc<AppState>>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+pub async fn schemas(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     if let Some(r) = refuse_filter(&state, &q) {
         return r;
     }
     let base = base_url(&state, &headers);
-    let items = state.registry.schemas().iter().map(|s| schema_doc(&s.document, &base)).collect();
+    let items = state
+        .registry
+        .schemas()
+        .iter()
+        .map(|s| schema_doc(&s.document, &base))
+        .collect();
     ScimResponse::ok(list_response(items)).render(&state)
 }
 
-pub async fn schema(State(state): State<Arc<AppState>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+pub async fn schema(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
     let base = base_url(&state, &headers);
     match state.registry.schema(&id) {
         Some(s) => ScimResponse::ok(schema_doc(&s.document, &base)).render(&state),

@@ -169,7 +169,12 @@ pub fn listing() -> String {
     let width = Fault::ALL.iter().map(|f| f.name().len()).max().unwrap_or(0);
     let mut out = String::new();
     for f in Fault::ALL {
-        out.push_str(&format!("{:width$}  {}  [{}]\n", f.name(), f.rule(), f.section()));
+        out.push_str(&format!(
+            "{:width$}  {}  [{}]\n",
+            f.name(),
+            f.rule(),
+            f.section()
+        ));
     }
     out
 }

@@ -162,7 +162,9 @@ impl FromRequest<Arc<AppState>> for ScimBody {
 /// Parses a request body; serde_json's recursion limit (128) bounds nesting depth.
 pub fn parse_json(bytes: &[u8]) -> Result<Value, ScimError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ScimError::invalid_syntax("request body is empty; a JSON object is required"));
+        return Err(ScimError::invalid_syntax(
+            "request body is empty; a JSON object is required",
+        ));
     }
     let v: Value = serde_json::from_slice(bytes).map_err(|e| {
         ScimError::invalid_syntax(format!(
@@ -172,7 +174,9 @@ pub fn parse_json(bytes: &[u8]) -> Result<Value, ScimError> {
         ))
     })?;
     if !v.is_object() {
-        return Err(ScimError::invalid_syntax("request body must be a JSON object"));
+        return Err(ScimError::invalid_syntax(
+            "request body must be a JSON object",
+        ));
     }
     Ok(v)
 }
@@ -190,8 +194,8 @@ pub async fn auth(State(state): State<Arc<AppState>>, req: Request, next: Next) 
             let (scheme, token) = v.split_once(' ')?;
             scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
         });
-    let ok = presented
-        .is_some_and(|t| bool::from(t.as_bytes().ct_eq(state.config.token.as_bytes())));
+    let ok =
+        presented.is_some_and(|t| bool::from(t.as_bytes().ct_eq(state.config.token.as_bytes())));
     if ok {
         return next.run(req).await;
     }
@@ -207,8 +211,10 @@ pub async fn auth(State(state): State<Arc<AppState>>, req: Request, next: Next) 
         } else {
             "Bearer realm=\"scimtest\""
         };
-        resp.headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+        resp.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(challenge),
+        );
     }
     resp
 }
@@ -234,6 +240,19 @@ pub async fn inject(State(state): State<Arc<AppState>>, req: Request, next: Next
 /// Unknown paths under the base path: a SCIM 404, not an empty body.
 pub async fn not_found(State(state): State<Arc<AppState>>, req: Request<Body>) -> Response {
     let err = ScimError::not_found(format!("no SCIM endpoint at {}", req.uri().path()));
+    error_response(&state, &err)
+}
+
+/// A method the endpoint does not offer (e.g. PUT /Users): a SCIM 405, not an empty body.
+pub async fn method_not_supported(
+    State(state): State<Arc<AppState>>,
+    req: Request<Body>,
+) -> Response {
+    let err = ScimError::new(
+        405,
+        None,
+        format!("{} is not supported on {}", req.method(), req.uri().path()),
+    );
     error_response(&state, &err)
 }
 

@@ -118,19 +118,57 @@ pub fn router(state: Arc<AppState>) -> Router {
             Router::new()
                 .route(
                     "/",
-                    get(move |s: State<Arc<AppState>>, h: HeaderMap, q: Query<HashMap<String, String>>| r::list(s, k, h, q))
-                        .post(move |s: State<Arc<AppState>>, h: HeaderMap, q: Query<HashMap<String, String>>, b: http::ScimBody| r::create(s, k, h, q, b)),
+                    get(
+                        move |s: State<Arc<AppState>>,
+                              h: HeaderMap,
+                              q: Query<HashMap<String, String>>| {
+                            r::list(s, k, h, q)
+                        },
+                    )
+                    .post(
+                        move |s: State<Arc<AppState>>,
+                              h: HeaderMap,
+                              q: Query<HashMap<String, String>>,
+                              b: http::ScimBody| r::create(s, k, h, q, b),
+                    ),
                 )
                 .route(
                     "/.search",
-                    post(move |s: State<Arc<AppState>>, h: HeaderMap, b: http::ScimBody| r::search(s, Some(k), h, b)),
+                    post(
+                        move |s: State<Arc<AppState>>, h: HeaderMap, b: http::ScimBody| {
+                            r::search(s, Some(k), h, b)
+                        },
+                    ),
                 )
                 .route(
                     "/{id}",
-                    get(move |s: State<Arc<AppState>>, p: Path<String>, h: HeaderMap, q: Query<HashMap<String, String>>| r::get(s, k, p, h, q))
-                        .put(move |s: State<Arc<AppState>>, p: Path<String>, h: HeaderMap, q: Query<HashMap<String, String>>, b: http::ScimBody| r::replace(s, k, p, h, q, b))
-                        .patch(move |s: State<Arc<AppState>>, p: Path<String>, h: HeaderMap, q: Query<HashMap<String, String>>, b: http::ScimBody| r::patch(s, k, p, h, q, b))
-                        .delete(move |s: State<Arc<AppState>>, p: Path<String>, h: HeaderMap| r::delete(s, k, p, h)),
+                    get(
+                        move |s: State<Arc<AppState>>,
+                              p: Path<String>,
+                              h: HeaderMap,
+                              q: Query<HashMap<String, String>>| {
+                            r::get(s, k, p, h, q)
+                        },
+                    )
+                    .put(
+                        move |s: State<Arc<AppState>>,
+                              p: Path<String>,
+                              h: HeaderMap,
+                              q: Query<HashMap<String, String>>,
+                              b: http::ScimBody| r::replace(s, k, p, h, q, b),
+                    )
+                    .patch(
+                        move |s: State<Arc<AppState>>,
+                              p: Path<String>,
+                              h: HeaderMap,
+                              q: Query<HashMap<String, String>>,
+                              b: http::ScimBody| r::patch(s, k, p, h, q, b),
+                    )
+                    .delete(
+                        move |s: State<Arc<AppState>>, p: Path<String>, h: HeaderMap| {
+                            r::delete(s, k, p, h)
+                        },
+                    ),
                 )
         }};
     }
@@ -182,11 +220,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .nest("/Groups", typed!(Kind::Group))
         .route(
             "/.search",
-            post(|s: State<Arc<AppState>>, h: HeaderMap, b: http::ScimBody| r::search(s, None, h, b)),
+            post(|s: State<Arc<AppState>>, h: HeaderMap, b: http::ScimBody| {
+                r::search(s, None, h, b)
+            }),
         )
         .route("/Bulk", post(bulk::bulk))
         .route("/Me", axum::routing::any(r::me))
         .fallback(http::not_found)
+        .method_not_allowed_fallback(http::method_not_supported)
         .layer(middleware::from_fn_with_state(state.clone(), http::auth))
         .layer(middleware::from_fn_with_state(state.clone(), http::inject))
         // Our own extractor enforces the limit and answers 413 as a SCIM Error.
@@ -195,9 +236,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     let app = if base.is_empty() {
         api
     } else {
-        Router::new()
-            .nest(&base, api)
-            .fallback(http::not_found)
+        Router::new().nest(&base, api).fallback(http::not_found)
     };
     app.with_state(state)
 }
@@ -233,7 +272,9 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         )));
     }
     if !(0.0..=1.0).contains(&config.error_rate) {
-        return Err(ServerError::Config("--error-rate must be between 0 and 1".into()));
+        return Err(ServerError::Config(
+            "--error-rate must be between 0 and 1".into(),
+        ));
     }
     let store = Store::open(config.db.as_deref(), config.sync)?;
     let listener = TcpListener::bind(config.listen)
@@ -249,13 +290,19 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let registry = Registry::builtin();
     let state = Arc::new(AppState {
         faults: config.faults.clone(),
-        case_sensitive_types: [case_sensitive(&registry.user), case_sensitive(&registry.group)],
+        case_sensitive_types: [
+            case_sensitive(&registry.user),
+            case_sensitive(&registry.group),
+        ],
         config,
         store,
         registry,
         local_addr: addr,
     });
-    let base_url = format!("http://{addr}{}", state.config.base_path.trim_end_matches('/'));
+    let base_url = format!(
+        "http://{addr}{}",
+        state.config.base_path.trim_end_matches('/')
+    );
     let app = router(state);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let handle = tokio::spawn(async move {

@@ -9,7 +9,7 @@ use super::faults::Fault;
 use super::store::{Record, StoreError, Tx};
 use super::AppState;
 use crate::scim::error::{ScimError, ScimResult};
-use crate::scim::schema::ResourceType;
+use crate::scim::schema::{ResourceType, ENTERPRISE_URN};
 use crate::scim::value::{fold, get_ci};
 use crate::scim::{filter, patch, query, resource};
 use chrono::{SecondsFormat, Utc};
@@ -19,7 +19,9 @@ use std::collections::{BTreeSet, VecDeque};
 impl From<StoreError> for ScimError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict => ScimError::uniqueness("a resource with that unique value already exists"),
+            StoreError::Conflict => {
+                ScimError::uniqueness("a resource with that unique value already exists")
+            }
             other => {
                 tracing::error!("{other}");
                 ScimError::internal("internal storage error")
@@ -110,7 +112,10 @@ impl Ctx<'_> {
                 Err(ScimError::new(
                     412,
                     None,
-                    format!("If-Match {h} does not match the current version {}", etag(rec.version)),
+                    format!(
+                        "If-Match {h} does not match the current version {}",
+                        etag(rec.version)
+                    ),
                 ))
             }
             _ => Ok(()),
@@ -126,7 +131,12 @@ impl Ctx<'_> {
     }
 
     /// Contract rules applied to every prepared (canonical) resource before it is stored.
-    fn contract_rules(&self, rt: &ResourceType, data: &mut Value, existing: Option<&Value>) -> ScimResult<()> {
+    fn contract_rules(
+        &self,
+        rt: &ResourceType,
+        data: &mut Value,
+        existing: Option<&Value>,
+    ) -> ScimResult<()> {
         if self.contract() != Contract::Asana {
             return Ok(());
         }
@@ -136,14 +146,19 @@ impl Ctx<'_> {
             contract::asana_check_user(data, &self.state.config.domain)?;
             if let Some(old) = existing {
                 let was_active = old.get("active").and_then(Value::as_bool).unwrap_or(true);
-                let now_active = data.get("active").and_then(Value::as_bool).unwrap_or(was_active);
+                let now_active = data
+                    .get("active")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(was_active);
                 if !was_active && now_active {
                     return Err(ScimError::invalid_value(
                         "a deprovisioned user cannot be reactivated (Asana contract)",
                     ));
                 }
                 // preferredLanguage is set only when the user is created.
-                let map = data.as_object_mut().ok_or_else(|| ScimError::internal("resource is not an object"))?;
+                let map = data
+                    .as_object_mut()
+                    .ok_or_else(|| ScimError::internal("resource is not an object"))?;
                 match old.get("preferredLanguage") {
                     Some(pl) => map.insert("preferredLanguage".into(), pl.clone()),
                     None => map.remove("preferredLanguage"),
@@ -155,7 +170,12 @@ impl Ctx<'_> {
 
     /// Fills group members' type, $ref and display from the stored resources they point to, and
     /// refuses members that do not exist.
-    fn resolve_members(&self, tx: &Tx<'_>, group_id: &str, data: &mut Value) -> ScimResult<Vec<String>> {
+    fn resolve_members(
+        &self,
+        tx: &Tx<'_>,
+        group_id: &str,
+        data: &mut Value,
+    ) -> ScimResult<Vec<String>> {
         let Some(members) = data.get_mut("members").and_then(Value::as_array_mut) else {
             return Ok(vec![]);
         };
@@ -164,10 +184,14 @@ impl Ctx<'_> {
         let mut out = Vec::with_capacity(members.len());
         for m in members.drain(..) {
             let Some(id) = m.get("value").and_then(Value::as_str).map(String::from) else {
-                return Err(ScimError::invalid_value("every member needs a value (the member's id)"));
+                return Err(ScimError::invalid_value(
+                    "every member needs a value (the member's id)",
+                ));
             };
             if id == group_id {
-                return Err(ScimError::invalid_value("a group cannot be a member of itself"));
+                return Err(ScimError::invalid_value(
+                    "a group cannot be a member of itself",
+                ));
             }
             if !seen.insert(id.clone()) {
                 continue;
@@ -185,7 +209,10 @@ impl Ctx<'_> {
                     .cloned();
                 (&self.state.registry.user, d)
             } else {
-                (&self.state.registry.group, target.data.get("displayName").cloned())
+                (
+                    &self.state.registry.group,
+                    target.data.get("displayName").cloned(),
+                )
             };
             let mut entry = Map::new();
             entry.insert("value".into(), Value::String(id.clone()));
@@ -201,9 +228,43 @@ impl Ctx<'_> {
         Ok(ids)
     }
 
+    /// manager.displayName is readOnly (RFC 7643 §4.3): whatever the client sent is replaced by
+    /// the manager's own displayName (or userName), or dropped when the manager is unknown.
+    fn derive_manager(&self, tx: &Tx<'_>, data: &mut Value) -> ScimResult<()> {
+        let Some(mgr) = data
+            .get_mut(ENTERPRISE_URN)
+            .and_then(|e| e.get_mut("manager"))
+            .and_then(Value::as_object_mut)
+        else {
+            return Ok(());
+        };
+        mgr.remove("displayName");
+        let Some(id) = mgr.get("value").and_then(Value::as_str).map(String::from) else {
+            return Ok(());
+        };
+        if let Some(user) = tx.get("User", &id)? {
+            if let Some(d) = user
+                .data
+                .get("displayName")
+                .or_else(|| user.data.get("userName"))
+            {
+                mgr.insert("displayName".into(), d.clone());
+            }
+            if !mgr.contains_key("$ref") {
+                let loc = self.location(&self.state.registry.user, &id);
+                mgr.insert("$ref".into(), Value::String(loc));
+            }
+        }
+        Ok(())
+    }
+
     fn new_id(&self, tx: &Tx<'_>, body: &Value) -> ScimResult<String> {
         if self.faults_on(Fault::ReadOnlyHonoured) {
-            if let Some(id) = body.as_object().and_then(|o| get_ci(o, "id")).and_then(Value::as_str) {
+            if let Some(id) = body
+                .as_object()
+                .and_then(|o| get_ci(o, "id"))
+                .and_then(Value::as_str)
+            {
                 return Ok(id.to_string());
             }
         }
@@ -219,6 +280,7 @@ impl Ctx<'_> {
     pub fn create(&self, tx: &Tx<'_>, rt: &ResourceType, body: &Value) -> ScimResult<Record> {
         let mut data = resource::prepare_create(rt, body)?;
         self.contract_rules(rt, &mut data, None)?;
+        self.derive_manager(tx, &mut data)?;
         let id = self.new_id(tx, body)?;
         if rt.name == "Group" {
             let ids = self.resolve_members(tx, &id, &mut data)?;
@@ -244,7 +306,13 @@ impl Ctx<'_> {
     }
 
     /// Stores new data for an existing record: members resolved, version and lastModified bumped.
-    pub fn store_update(&self, tx: &Tx<'_>, rt: &ResourceType, rec: &Record, mut data: Value) -> ScimResult<Record> {
+    pub fn store_update(
+        &self,
+        tx: &Tx<'_>,
+        rt: &ResourceType,
+        rec: &Record,
+        mut data: Value,
+    ) -> ScimResult<Record> {
         if rt.name == "Group" {
             let ids = self.resolve_members(tx, &rec.id, &mut data)?;
             tx.set_members(&rec.id, &ids)?;
@@ -262,12 +330,22 @@ impl Ctx<'_> {
         Ok(new)
     }
 
-    pub fn replace(&self, tx: &Tx<'_>, rt: &ResourceType, id: &str, body: &Value, if_match: Option<&str>) -> ScimResult<Record> {
+    pub fn replace(
+        &self,
+        tx: &Tx<'_>,
+        rt: &ResourceType,
+        id: &str,
+        body: &Value,
+        if_match: Option<&str>,
+    ) -> ScimResult<Record> {
         let rec = self.get(tx, rt, id)?;
         self.check_if_match(if_match, &rec)?;
         let mut data = if self.faults_on(Fault::PutMerges) {
             let mut merged = rec.data.clone();
-            if let (Some(m), Some(b)) = (merged.as_object_mut(), resource::prepare_replace(rt, &rec.data, body)?.as_object()) {
+            if let (Some(m), Some(b)) = (
+                merged.as_object_mut(),
+                resource::prepare_replace(rt, &rec.data, body)?.as_object(),
+            ) {
                 for (k, v) in b {
                     m.insert(k.clone(), v.clone());
                 }
@@ -277,10 +355,18 @@ impl Ctx<'_> {
             resource::prepare_replace(rt, &rec.data, body)?
         };
         self.contract_rules(rt, &mut data, Some(&rec.data))?;
+        self.derive_manager(tx, &mut data)?;
         self.store_update(tx, rt, &rec, data)
     }
 
-    pub fn patch(&self, tx: &Tx<'_>, rt: &ResourceType, id: &str, body: &Value, if_match: Option<&str>) -> ScimResult<Record> {
+    pub fn patch(
+        &self,
+        tx: &Tx<'_>,
+        rt: &ResourceType,
+        id: &str,
+        body: &Value,
+        if_match: Option<&str>,
+    ) -> ScimResult<Record> {
         let rec = self.get(tx, rt, id)?;
         self.check_if_match(if_match, &rec)?;
         if self.contract() == Contract::Asana && rt.name == "User" {
@@ -292,6 +378,7 @@ impl Ctx<'_> {
             data = self.remove_filter_all(rt, &rec.data, &body, data);
         }
         self.contract_rules(rt, &mut data, Some(&rec.data))?;
+        self.derive_manager(tx, &mut data)?;
         if data == rec.data {
             return Ok(rec);
         }
@@ -321,9 +408,19 @@ impl Ctx<'_> {
 
     /// For `patch-not-atomic`: after a PATCH failed, store what the operations before the failing
     /// one did (in a transaction of its own, so the failed one's rollback does not undo it).
-    pub fn patch_prefix(&self, tx: &Tx<'_>, rt: &ResourceType, id: &str, body: &Value) -> ScimResult<()> {
+    pub fn patch_prefix(
+        &self,
+        tx: &Tx<'_>,
+        rt: &ResourceType,
+        id: &str,
+        body: &Value,
+    ) -> ScimResult<()> {
         let rec = self.get(tx, rt, id)?;
-        let ops = body.get("Operations").and_then(Value::as_array).cloned().unwrap_or_default();
+        let ops = body
+            .get("Operations")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         let mut current = rec.data.clone();
         for op in ops {
             let mut one = body.clone();
@@ -344,9 +441,16 @@ impl Ctx<'_> {
     /// For `patch-remove-filter-all`: a remove whose path has a value filter empties the attribute.
     fn remove_filter_all(&self, rt: &ResourceType, old: &Value, body: &Value, new: Value) -> Value {
         let mut out = new;
-        let ops = body.get("Operations").and_then(Value::as_array).cloned().unwrap_or_default();
+        let ops = body
+            .get("Operations")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         for op in ops {
-            let is_remove = op.get("op").and_then(Value::as_str).is_some_and(|o| o.eq_ignore_ascii_case("remove"));
+            let is_remove = op
+                .get("op")
+                .and_then(Value::as_str)
+                .is_some_and(|o| o.eq_ignore_ascii_case("remove"));
             let path = op.get("path").and_then(Value::as_str).unwrap_or("");
             if let (true, Some((attr, _))) = (is_remove, path.split_once('[')) {
                 if let (Some(r), Some(map)) = (rt.resolve_str(attr), out.as_object_mut()) {
@@ -359,12 +463,22 @@ impl Ctx<'_> {
         out
     }
 
-    pub fn delete(&self, tx: &Tx<'_>, rt: &ResourceType, id: &str, if_match: Option<&str>) -> ScimResult<()> {
+    pub fn delete(
+        &self,
+        tx: &Tx<'_>,
+        rt: &ResourceType,
+        id: &str,
+        if_match: Option<&str>,
+    ) -> ScimResult<()> {
         let rec = self.get(tx, rt, id)?;
         self.check_if_match(if_match, &rec)?;
         if self.contract() == Contract::Asana {
             if rt.name == "Group" {
-                return Err(ScimError::new(405, None, "teams cannot be deleted through SCIM (Asana contract)"));
+                return Err(ScimError::new(
+                    405,
+                    None,
+                    "teams cannot be deleted through SCIM (Asana contract)",
+                ));
             }
             // Asana deprovisions ("zombifies") a user on DELETE instead of erasing it.
             let mut data = rec.data.clone();
@@ -399,7 +513,10 @@ impl Ctx<'_> {
     pub fn full(&self, tx: &Tx<'_>, rt: &ResourceType, rec: &Record) -> ScimResult<Value> {
         let mut out = Map::new();
         let id_value = if self.faults_on(Fault::NumericId) {
-            rec.id.parse::<u64>().map(Value::from).unwrap_or_else(|_| Value::String(rec.id.clone()))
+            rec.id
+                .parse::<u64>()
+                .map(Value::from)
+                .unwrap_or_else(|_| Value::String(rec.id.clone()))
         } else {
             Value::String(rec.id.clone())
         };
@@ -435,16 +552,24 @@ impl Ctx<'_> {
     fn user_groups(&self, tx: &Tx<'_>, user_id: &str) -> ScimResult<Vec<Value>> {
         let mut out = Vec::new();
         let mut seen = BTreeSet::new();
-        let mut queue: VecDeque<(String, &str)> =
-            tx.groups_of(user_id)?.into_iter().map(|g| (g, "direct")).collect();
+        let mut queue: VecDeque<(String, &str)> = tx
+            .groups_of(user_id)?
+            .into_iter()
+            .map(|g| (g, "direct"))
+            .collect();
         while let Some((gid, kind)) = queue.pop_front() {
             if !seen.insert(gid.clone()) {
                 continue;
             }
-            let Some(group) = tx.get("Group", &gid)? else { continue };
+            let Some(group) = tx.get("Group", &gid)? else {
+                continue;
+            };
             let mut entry = Map::new();
             entry.insert("value".into(), Value::String(gid.clone()));
-            entry.insert("$ref".into(), Value::String(self.location(&self.state.registry.group, &gid)));
+            entry.insert(
+                "$ref".into(),
+                Value::String(self.location(&self.state.registry.group, &gid)),
+            );
             if let Some(d) = group.data.get("displayName") {
                 entry.insert("display".into(), d.clone());
             }
@@ -465,7 +590,9 @@ impl Ctx<'_> {
             query::project(rt, full, &p.attributes, &p.excluded)
         };
         if let Some(map) = out.as_object_mut() {
-            if self.faults_on(Fault::ExcludedDropsAlways) && p.excluded.iter().any(|e| e.eq_ignore_ascii_case("id")) {
+            if self.faults_on(Fault::ExcludedDropsAlways)
+                && p.excluded.iter().any(|e| e.eq_ignore_ascii_case("id"))
+            {
                 map.remove("id");
             }
             if self.faults_on(Fault::PasswordReturned) {
@@ -478,7 +605,13 @@ impl Ctx<'_> {
     }
 
     /// One resource as a response body.
-    pub fn render(&self, tx: &Tx<'_>, rt: &ResourceType, rec: &Record, p: &Projection) -> ScimResult<Value> {
+    pub fn render(
+        &self,
+        tx: &Tx<'_>,
+        rt: &ResourceType,
+        rec: &Record,
+        p: &Projection,
+    ) -> ScimResult<Value> {
         let full = self.full(tx, rt, rec)?;
         Ok(self.project(rt, &full, rec, p))
     }
@@ -556,8 +689,12 @@ impl Ctx<'_> {
                     .filter_map(|v| v.get("\u{0}idx").and_then(Value::as_u64))
                     .map(|i| i as usize)
                     .collect();
-                let mut slots: Vec<Option<(Value, &ResourceType, Record)>> = matched.into_iter().map(Some).collect();
-                matched = order.into_iter().filter_map(|i| slots.get_mut(i).and_then(Option::take)).collect();
+                let mut slots: Vec<Option<(Value, &ResourceType, Record)>> =
+                    matched.into_iter().map(Some).collect();
+                matched = order
+                    .into_iter()
+                    .filter_map(|i| slots.get_mut(i).and_then(Option::take))
+                    .collect();
             }
         }
         let total = matched.len();
@@ -586,9 +723,16 @@ impl Ctx<'_> {
             .collect();
         let mut body = Map::new();
         if !self.faults_on(Fault::ListNoSchemas) {
-            body.insert("schemas".into(), json!([crate::scim::schema::LIST_RESPONSE_URN]));
+            body.insert(
+                "schemas".into(),
+                json!([crate::scim::schema::LIST_RESPONSE_URN]),
+            );
         }
-        let total_results = if self.faults_on(Fault::TotalResultsPage) { page.len() } else { total };
+        let total_results = if self.faults_on(Fault::TotalResultsPage) {
+            page.len()
+        } else {
+            total
+        };
         body.insert("totalResults".into(), Value::from(total_results));
         body.insert("startIndex".into(), Value::from(offset + 1));
         body.insert("itemsPerPage".into(), Value::from(page.len()));

@@ -55,7 +55,11 @@ pub async fn blocking<T: Send + 'static>(
 
 fn param<'a>(q: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
     q.get(name)
-        .or_else(|| q.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v))
+        .or_else(|| {
+            q.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v)
+        })
         .map(String::as_str)
 }
 
@@ -131,7 +135,9 @@ fn search_query(body: &Value) -> Result<ListQuery, ScimError> {
                 })
                 .collect(),
             Some(Value::String(s)) => Ok(attr_list(Some(s))),
-            Some(_) => Err(ScimError::invalid_value(format!("{k} must be an array of strings"))),
+            Some(_) => Err(ScimError::invalid_value(format!(
+                "{k} must be an array of strings"
+            ))),
         }
     };
     let int = |k: &str| -> Result<Option<i64>, ScimError> {
@@ -156,7 +162,7 @@ fn search_query(body: &Value) -> Result<ListQuery, ScimError> {
     })
 }
 
-fn header_str<'a>(headers: &'a HeaderMap, name: header::HeaderName) -> Option<&'a str> {
+fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -164,7 +170,12 @@ async fn respond(state: &Arc<AppState>, outcome: Result<Outcome, ScimError>) -> 
     finish(state, outcome.and_then(|o| o))
 }
 
-pub async fn list(State(state): State<Arc<AppState>>, kind: Kind, headers: HeaderMap, Query(q): Params) -> Response {
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    kind: Kind,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> Response {
     let query = match list_query(&q) {
         Ok(q) => q,
         Err(e) => return error_response(&state, &e),
@@ -178,9 +189,17 @@ pub async fn list(State(state): State<Arc<AppState>>, kind: Kind, headers: Heade
     respond(&state, out).await
 }
 
-pub async fn search(State(state): State<Arc<AppState>>, kind: Option<Kind>, headers: HeaderMap, body: ScimBody) -> Response {
+pub async fn search(
+    State(state): State<Arc<AppState>>,
+    kind: Option<Kind>,
+    headers: HeaderMap,
+    body: ScimBody,
+) -> Response {
     if state.faults.on(Fault::SearchMissing) {
-        return error_response(&state, &ScimError::not_found("no SCIM endpoint at /.search"));
+        return error_response(
+            &state,
+            &ScimError::not_found("no SCIM endpoint at /.search"),
+        );
     }
     let query = match search_query(&body.0) {
         Ok(q) => q,
@@ -198,7 +217,13 @@ pub async fn search(State(state): State<Arc<AppState>>, kind: Option<Kind>, head
     respond(&state, out).await
 }
 
-pub async fn get(State(state): State<Arc<AppState>>, kind: Kind, Path(id): Path<String>, headers: HeaderMap, Query(q): Params) -> Response {
+pub async fn get(
+    State(state): State<Arc<AppState>>,
+    kind: Kind,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> Response {
     let p = projection(&q);
     let if_none_match = header_str(&headers, header::IF_NONE_MATCH).map(String::from);
     let out = blocking(&state, &headers, move |ctx| -> Outcome {
@@ -227,14 +252,24 @@ pub async fn get(State(state): State<Arc<AppState>>, kind: Kind, Path(id): Path<
     respond(&state, out).await
 }
 
-pub async fn create(State(state): State<Arc<AppState>>, kind: Kind, headers: HeaderMap, Query(q): Params, body: ScimBody) -> Response {
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    kind: Kind,
+    headers: HeaderMap,
+    Query(q): Params,
+    body: ScimBody,
+) -> Response {
     let p = projection(&q);
     let out = blocking(&state, &headers, move |ctx| -> Outcome {
         let rt = kind.rt(ctx.state);
         ctx.state.store.transact(|tx| {
             let rec = ctx.create(tx, rt, &body.0)?;
             let rendered = ctx.render(tx, rt, &rec, &p)?;
-            let status = if ctx.state.faults.on(Fault::Create200) { StatusCode::OK } else { StatusCode::CREATED };
+            let status = if ctx.state.faults.on(Fault::Create200) {
+                StatusCode::OK
+            } else {
+                StatusCode::CREATED
+            };
             Ok(ScimResponse {
                 status,
                 body: Some(rendered),
@@ -247,7 +282,14 @@ pub async fn create(State(state): State<Arc<AppState>>, kind: Kind, headers: Hea
     respond(&state, out).await
 }
 
-pub async fn replace(State(state): State<Arc<AppState>>, kind: Kind, Path(id): Path<String>, headers: HeaderMap, Query(q): Params, body: ScimBody) -> Response {
+pub async fn replace(
+    State(state): State<Arc<AppState>>,
+    kind: Kind,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Query(q): Params,
+    body: ScimBody,
+) -> Response {
     let p = projection(&q);
     let if_match = header_str(&headers, header::IF_MATCH).map(String::from);
     let out = blocking(&state, &headers, move |ctx| -> Outcome {
@@ -264,12 +306,20 @@ pub async fn replace(State(state): State<Arc<AppState>>, kind: Kind, Path(id): P
     respond(&state, out).await
 }
 
-pub async fn patch(State(state): State<Arc<AppState>>, kind: Kind, Path(id): Path<String>, headers: HeaderMap, Query(q): Params, body: ScimBody) -> Response {
+pub async fn patch(
+    State(state): State<Arc<AppState>>,
+    kind: Kind,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Query(q): Params,
+    body: ScimBody,
+) -> Response {
     let p = projection(&q);
     let if_match = header_str(&headers, header::IF_MATCH).map(String::from);
     let out = blocking(&state, &headers, move |ctx| -> Outcome {
         let rt = kind.rt(ctx.state);
-        let members_race = ctx.state.faults.on(Fault::MembersLostOnRace) && matches!(kind, Kind::Group);
+        let members_race =
+            ctx.state.faults.on(Fault::MembersLostOnRace) && matches!(kind, Kind::Group);
         if members_race {
             return patch_with_race(ctx, rt, &id, &body.0, &p);
         }
@@ -287,7 +337,9 @@ pub async fn patch(State(state): State<Arc<AppState>>, kind: Kind, Path(id): Pat
             Ok(r)
         });
         if result.is_err() && ctx.state.faults.on(Fault::PatchNotAtomic) {
-            ctx.state.store.transact(|tx| ctx.patch_prefix(tx, rt, &id, &body.0))?;
+            ctx.state
+                .store
+                .transact(|tx| ctx.patch_prefix(tx, rt, &id, &body.0))?;
         }
         result
     })
@@ -297,7 +349,13 @@ pub async fn patch(State(state): State<Arc<AppState>>, kind: Kind, Path(id): Pat
 
 /// `members-lost-on-race`: read in one transaction, pause, write in another — the classic lost
 /// update the single-transaction path prevents.
-fn patch_with_race(ctx: &Ctx<'_>, rt: &ResourceType, id: &str, body: &Value, p: &Projection) -> Outcome {
+fn patch_with_race(
+    ctx: &Ctx<'_>,
+    rt: &ResourceType,
+    id: &str,
+    body: &Value,
+    p: &Projection,
+) -> Outcome {
     let before = ctx.state.store.read(|tx| ctx.get(tx, rt, id))?;
     let new_data = crate::scim::patch::apply(rt, &before.data, body)?;
     std::thread::sleep(std::time::Duration::from_millis(20));
@@ -311,11 +369,18 @@ fn patch_with_race(ctx: &Ctx<'_>, rt: &ResourceType, id: &str, body: &Value, p: 
     })
 }
 
-pub async fn delete(State(state): State<Arc<AppState>>, kind: Kind, Path(id): Path<String>, headers: HeaderMap) -> Response {
+pub async fn delete(
+    State(state): State<Arc<AppState>>,
+    kind: Kind,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let if_match = header_str(&headers, header::IF_MATCH).map(String::from);
     let out = blocking(&state, &headers, move |ctx| -> Outcome {
         let rt = kind.rt(ctx.state);
-        ctx.state.store.transact(|tx| ctx.delete(tx, rt, &id, if_match.as_deref()))?;
+        ctx.state
+            .store
+            .transact(|tx| ctx.delete(tx, rt, &id, if_match.as_deref()))?;
         if ctx.state.faults.on(Fault::Delete200) {
             return Ok(ScimResponse::ok(serde_json::json!({"deleted": id})));
         }
@@ -327,6 +392,10 @@ pub async fn delete(State(state): State<Arc<AppState>>, kind: Kind, Path(id): Pa
 
 /// /Me is optional (RFC 7644 §3.11); a server that does not offer it answers 501.
 pub async fn me(State(state): State<Arc<AppState>>) -> Response {
-    let err = ScimError::new(501, None, "/Me is not supported: the bearer token is not tied to a User");
+    let err = ScimError::new(
+        501,
+        None,
+        "/Me is not supported: the bearer token is not tied to a User",
+    );
     error_response(&state, &err).into_response()
 }

@@ -164,7 +164,10 @@ impl Tx<'_> {
     /// Any resource by id, whatever its type (for resolving group members).
     pub fn get_any(&self, id: &str) -> Result<Option<Record>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM resources WHERE id = ?1");
-        let row = self.0.query_row(&sql, params![id], row_to_record).optional()?;
+        let row = self
+            .0
+            .query_row(&sql, params![id], row_to_record)
+            .optional()?;
         row.map(decode).transpose()
     }
 
@@ -227,11 +230,13 @@ impl Tx<'_> {
 
     /// Replaces the membership rows of a group (mirrors its `members` for `User.groups`).
     pub fn set_members(&self, group_id: &str, member_ids: &[String]) -> Result<(), StoreError> {
-        self.0
-            .execute("DELETE FROM memberships WHERE group_id = ?1", params![group_id])?;
-        let mut stmt = self
-            .0
-            .prepare_cached("INSERT OR IGNORE INTO memberships (group_id, member_id) VALUES (?1, ?2)")?;
+        self.0.execute(
+            "DELETE FROM memberships WHERE group_id = ?1",
+            params![group_id],
+        )?;
+        let mut stmt = self.0.prepare_cached(
+            "INSERT OR IGNORE INTO memberships (group_id, member_id) VALUES (?1, ?2)",
+        )?;
         for m in member_ids {
             stmt.execute(params![group_id, m])?;
         }
@@ -289,10 +294,10 @@ mod tests {
     #[test]
     fn unique_key_conflicts_and_rollback() {
         let store = Store::open(None, SyncMode::Normal).unwrap();
-        store
-            .transact(|tx| tx.insert(&rec("a", "bob")))
-            .unwrap();
-        let err = store.transact(|tx| tx.insert(&rec("b", "bob"))).unwrap_err();
+        store.transact(|tx| tx.insert(&rec("a", "bob"))).unwrap();
+        let err = store
+            .transact(|tx| tx.insert(&rec("b", "bob")))
+            .unwrap_err();
         assert!(matches!(err, StoreError::Conflict));
         // A failing closure rolls back what it wrote before failing.
         let _ = store.transact(|tx| {

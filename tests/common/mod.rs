@@ -62,8 +62,18 @@ impl Server {
         self.req_h(method, path, body, &[]).await
     }
 
-    pub async fn req_h(&self, method: &str, path: &str, body: Option<Value>, headers: &[(&str, &str)]) -> Reply {
-        let url = if path.starts_with("http") { path.to_string() } else { format!("{}{}", self.base, path) };
+    pub async fn req_h(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let url = if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{}", self.base, path)
+        };
         let method = Method::from_bytes(method.as_bytes()).expect("method");
         let mut rb = self.client.request(method, url).bearer_auth(TOKEN);
         for (k, v) in headers {
@@ -79,7 +89,12 @@ impl Server {
         let headers = resp.headers().clone();
         let text = resp.text().await.expect("body read");
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Reply { status, headers, body, text }
+        Reply {
+            status,
+            headers,
+            body,
+            text,
+        }
     }
 
     pub async fn create_user(&self, user_name: &str) -> Reply {
@@ -98,11 +113,15 @@ impl Server {
 
     pub async fn create_group(&self, name: &str, members: &[&str]) -> Reply {
         let members: Vec<Value> = members.iter().map(|m| json!({"value": m})).collect();
-        self.req("POST", "/Groups", Some(json!({
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-            "displayName": name,
-            "members": members,
-        })))
+        self.req(
+            "POST",
+            "/Groups",
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                "displayName": name,
+                "members": members,
+            })),
+        )
         .await
     }
 
