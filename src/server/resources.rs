@@ -511,6 +511,18 @@ impl Ctx<'_> {
     /// The full representation of a stored resource: id, meta and derived attributes added,
     /// before projection.
     pub fn full(&self, tx: &Tx<'_>, rt: &ResourceType, rec: &Record) -> ScimResult<Value> {
+        self.full_with(tx, rt, rec, true)
+    }
+
+    /// `full`, optionally without the derived `User.groups` (one query per user): list requests
+    /// skip it while filtering and sorting unless the filter or sortBy mentions groups.
+    fn full_with(
+        &self,
+        tx: &Tx<'_>,
+        rt: &ResourceType,
+        rec: &Record,
+        groups: bool,
+    ) -> ScimResult<Value> {
         let mut out = Map::new();
         let id_value = if self.faults_on(Fault::NumericId) {
             rec.id
@@ -526,7 +538,7 @@ impl Ctx<'_> {
                 out.insert(k.clone(), v.clone());
             }
         }
-        if rt.name == "User" && !self.faults_on(Fault::UserGroupsMissing) {
+        if groups && rt.name == "User" && !self.faults_on(Fault::UserGroupsMissing) {
             let groups = self.user_groups(tx, &rec.id)?;
             if !groups.is_empty() {
                 out.insert("groups".into(), Value::Array(groups));
@@ -637,6 +649,10 @@ impl Ctx<'_> {
                 )))
             }
         };
+        let mentions_groups =
+            |s: Option<&str>| s.is_some_and(|s| s.to_ascii_lowercase().contains("groups"));
+        let groups_needed =
+            mentions_groups(q.filter.as_deref()) || mentions_groups(q.sort_by.as_deref());
         let mut matched: Vec<(Value, &ResourceType, Record)> = Vec::new();
         for rt in types {
             let eval_rt = if self.faults_on(Fault::FilterCaseSensitive) {
@@ -657,7 +673,7 @@ impl Ctx<'_> {
                 None => tx.list(&rt.name)?,
             };
             for rec in records {
-                let full = self.full(tx, rt, &rec)?;
+                let full = self.full_with(tx, rt, &rec, groups_needed)?;
                 let keep = match &parsed {
                     Some(f) => filter::matches(eval_rt, f, &full)?,
                     None => true,
@@ -719,8 +735,14 @@ impl Ctx<'_> {
             .iter()
             .skip(offset)
             .take(len)
-            .map(|(full, rt, rec)| self.project(rt, full, rec, &p))
-            .collect();
+            .map(|(full, rt, rec)| {
+                if groups_needed || rt.name != "User" {
+                    Ok(self.project(rt, full, rec, &p))
+                } else {
+                    Ok(self.project(rt, &self.full(tx, rt, rec)?, rec, &p))
+                }
+            })
+            .collect::<ScimResult<_>>()?;
         let mut body = Map::new();
         if !self.faults_on(Fault::ListNoSchemas) {
             body.insert(
