@@ -736,3 +736,16 @@ async fn asana_contract_rules() {
     assert_error(&s.req("POST", "/Bulk", Some(json!({}))).await, 501, None);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn user_names_are_prepared_before_uniqueness_and_filters() {
+    let s = start().await;
+    assert_eq!(s.create_user("caf\u{e9}.user").await.status, 201);
+    // NFD spelling (e + combining acute) and fullwidth spelling collide with the stored ones.
+    assert_error(&s.create_user("cafe\u{301}.user").await, 409, Some("uniqueness"));
+    assert_eq!(s.create_user("wide.user").await.status, 201);
+    assert_error(&s.create_user("\u{FF57}\u{FF49}\u{FF44}\u{FF45}.user").await, 409, Some("uniqueness"));
+    let r = s.req("GET", "/Users?filter=userName%20eq%20%22cafe%CC%81.user%22", None).await;
+    assert_eq!(r.body["totalResults"], 1, "{}", r.text);
+    s.stop().await;
+}

@@ -6,7 +6,9 @@
 use super::schema::{AttrType, AttributeDef, Resolved};
 use chrono::{DateTime, FixedOffset};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::cmp::Ordering;
+use unicode_normalization::UnicodeNormalization;
 
 /// A member of a JSON object by name, case-insensitively (RFC 7643 §2.1: attribute names are
 /// case-insensitive). An exact match wins over a case-insensitive one.
@@ -107,7 +109,7 @@ pub fn compare(def: Option<&AttributeDef>, a: &Value, b: &Value) -> Option<Order
             }
         }
         (Value::String(x), Value::String(y)) => Some(if case_exact {
-            x.cmp(y)
+            prepare(x).cmp(&prepare(y))
         } else {
             fold(x).cmp(&fold(y))
         }),
@@ -125,9 +127,42 @@ pub fn equals(def: Option<&AttributeDef>, a: &Value, b: &Value) -> bool {
     compare(def, a, b) == Some(Ordering::Equal)
 }
 
-/// Case folding for caseExact=false comparisons. Full Unicode lower-casing, so "É" matches "é".
+/// String preparation before any comparison (RFC 7644 §5 and §7.8 point to PRECIS): width
+/// mapping (fullwidth and halfwidth forms to their ordinary characters) and Unicode NFC, so "café"
+/// typed with a combining accent equals the precomposed one. ASCII passes through untouched.
+///
+/// Written here rather than taken from a PRECIS crate: the two mappings are all the RFC's checks
+/// need, and unicode-normalization (already a dependency) provides both.
+pub fn prepare(s: &str) -> Cow<'_, str> {
+    if s.is_ascii() {
+        return Cow::Borrowed(s);
+    }
+    let width_mapped: String = s
+        .chars()
+        .flat_map(|c| {
+            // U+3000 and the Halfwidth and Fullwidth Forms block are exactly the characters with
+            // <wide>/<narrow> compatibility decompositions that width mapping targets.
+            let is_width_form = c == '\u{3000}' || ('\u{FF01}'..='\u{FFEE}').contains(&c);
+            let mapped: Vec<char> = if is_width_form {
+                std::iter::once(c).nfkc().collect()
+            } else {
+                vec![c]
+            };
+            mapped
+        })
+        .collect();
+    Cow::Owned(width_mapped.nfc().collect())
+}
+
+/// Case folding for caseExact=false comparisons: `prepare`, then full Unicode lower-casing, so
+/// "É" matches "é" and "ＢＯＢ" matches "bob".
 pub fn fold(s: &str) -> String {
-    s.to_lowercase()
+    let lowered = prepare(s).to_lowercase();
+    if lowered.is_ascii() {
+        lowered
+    } else {
+        lowered.nfc().collect()
+    }
 }
 
 /// A sub-attribute of one element of the complex attribute `parent`; null reads as absent.
@@ -151,5 +186,20 @@ pub fn sub_value<'a>(
             Some(&FALSE)
         }
         None => None,
+    }
+}
+
+#[cfg(test)]
+mod prep_tests {
+    use super::*;
+
+    #[test]
+    fn nfd_and_fullwidth_spellings_fold_together() {
+        assert_eq!(fold("cafe\u{301}"), fold("caf\u{e9}"));
+        assert_eq!(fold("\u{FF37}\u{FF49}\u{FF44}\u{FF45}"), "wide");
+        assert_eq!(prepare("cafe\u{301}"), "caf\u{e9}");
+        assert_eq!(fold("ABC"), "abc");
+        // Compatibility characters outside the width forms are left alone (no NFKC).
+        assert_eq!(fold("\u{FB01}"), "\u{FB01}");
     }
 }

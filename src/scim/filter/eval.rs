@@ -343,7 +343,7 @@ fn compare_one(def: &AttributeDef, op: &CompareOp, stored: &Value, operand: &Val
                 return false;
             };
             let (a, b): (Cow<'_, str>, Cow<'_, str>) = if def.case_exact {
-                (a.into(), b.into())
+                (value::prepare(a), value::prepare(b))
             } else {
                 (value::fold(a).into(), value::fold(b).into())
             };
