@@ -8,6 +8,8 @@
 # target/debug/scimtest. Other knobs (all optional):
 #   INTEROP_TESTER=scim2-tester|scim-sanity|all   which tester(s) to run (all)
 #   INTEROP_TIMEOUT=seconds                       bound on the tester run (900)
+#   INTEROP_FAULTS="name ..."                     pass `--fault name` to the server for
+#                                                 each name: the lane must then fail
 # Outputs: tests/interop/out/report.json (every outcome) and out/server.log.
 set -euo pipefail
 
@@ -18,6 +20,11 @@ py="$here/.venv/bin/python"
 tester="${INTEROP_TESTER:-all}"
 run_timeout="${INTEROP_TIMEOUT:-900}"
 started_at=$SECONDS
+read -r -a faults <<< "${INTEROP_FAULTS:-}"
+fault_args=()
+for f in "${faults[@]}"; do
+  fault_args+=(--fault "$f")
+done
 
 bin="${SCIMTEST_BIN:-}"
 if [[ -z "$bin" ]]; then
@@ -90,8 +97,10 @@ base_url=""
 for attempt in 1 2 3; do
   port="$(free_port)"
   url="http://127.0.0.1:${port}/scim/v2"
-  echo "interop: starting $(basename "$bin") serve on 127.0.0.1:${port} (attempt ${attempt})"
-  "$bin" serve --listen "127.0.0.1:${port}" --token "$token" --memory >>"$log" 2>&1 &
+  echo "interop: starting $(basename "$bin") serve on 127.0.0.1:${port}${faults[*]:+ with faults: ${faults[*]}} (attempt ${attempt})"
+  # The token goes through the environment (SCIM_TOKEN), not the command line.
+  SCIM_TOKEN="$token" "$bin" serve --listen "127.0.0.1:${port}" --memory \
+    "${fault_args[@]}" >>"$log" 2>&1 &
   server_pid=$!
   if "$py" "$here/check.py" wait --base-url "$url" --timeout 30 --pid "$server_pid"; then
     base_url="$url"

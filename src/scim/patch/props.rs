@@ -9,7 +9,7 @@ use proptest::test_runner::Config;
 use serde_json::json;
 
 /// Generated PATCH bodies per run.
-const CASES: u32 = 512;
+pub const CASES: u32 = 3000;
 
 const KEYS: &[&str] = &[
     "value",
