@@ -385,6 +385,17 @@ async fn groups_members_and_derived_user_groups() {
         .await;
     assert_error(&bad, 400, Some("mutability"));
 
+    // A display the client sets on a member is kept (members sub-attributes are immutable, not
+    // readOnly: RFC 7643 §2.4, §4.2).
+    let named = s
+        .req("POST", "/Groups", Some(json!({"schemas": [GROUP], "displayName": "Named", "members": [{"value": a, "display": "Client Name"}]})))
+        .await;
+    assert_eq!(
+        named.body["members"][0]["display"], "Client Name",
+        "{}",
+        named.text
+    );
+
     // Members that do not exist are refused.
     assert_error(
         &s.create_group("Ghosts", &["no-such-user"]).await,
@@ -742,10 +753,24 @@ async fn user_names_are_prepared_before_uniqueness_and_filters() {
     let s = start().await;
     assert_eq!(s.create_user("caf\u{e9}.user").await.status, 201);
     // NFD spelling (e + combining acute) and fullwidth spelling collide with the stored ones.
-    assert_error(&s.create_user("cafe\u{301}.user").await, 409, Some("uniqueness"));
+    assert_error(
+        &s.create_user("cafe\u{301}.user").await,
+        409,
+        Some("uniqueness"),
+    );
     assert_eq!(s.create_user("wide.user").await.status, 201);
-    assert_error(&s.create_user("\u{FF57}\u{FF49}\u{FF44}\u{FF45}.user").await, 409, Some("uniqueness"));
-    let r = s.req("GET", "/Users?filter=userName%20eq%20%22cafe%CC%81.user%22", None).await;
+    assert_error(
+        &s.create_user("\u{FF57}\u{FF49}\u{FF44}\u{FF45}.user").await,
+        409,
+        Some("uniqueness"),
+    );
+    let r = s
+        .req(
+            "GET",
+            "/Users?filter=userName%20eq%20%22cafe%CC%81.user%22",
+            None,
+        )
+        .await;
     assert_eq!(r.body["totalResults"], 1, "{}", r.text);
     s.stop().await;
 }

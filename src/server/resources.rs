@@ -201,6 +201,12 @@ impl Ctx<'_> {
                     "member {id:?} is not the id of an existing User or Group"
                 )));
             };
+            // members.display is immutable (RFC 7643 §2.4, §4.2): a value the client set is kept;
+            // the server fills it in only when none was sent.
+            let sent_display = m
+                .get("display")
+                .filter(|d| d.as_str().is_some_and(|s| !s.is_empty()))
+                .cloned();
             let (rt, display) = if target.rtype == "User" {
                 let d = target
                     .data
@@ -217,7 +223,7 @@ impl Ctx<'_> {
             let mut entry = Map::new();
             entry.insert("value".into(), Value::String(id.clone()));
             entry.insert("$ref".into(), Value::String(self.location(rt, &id)));
-            if let Some(d) = display {
+            if let Some(d) = sent_display.or(display) {
                 entry.insert("display".into(), d);
             }
             entry.insert("type".into(), Value::String(target.rtype.clone()));

@@ -52,6 +52,7 @@ export NO_PROXY="127.0.0.1,localhost" no_proxy="127.0.0.1,localhost"
 unset HTTP_PROXY HTTPS_PROXY ALL_PROXY http_proxy https_proxy all_proxy
 
 server_pid=""
+checker_pid=""
 
 # shellcheck disable=SC2317  # also invoked through the EXIT trap
 stop_server() {
@@ -80,6 +81,9 @@ scrub_log() {
 # shellcheck disable=SC2317  # invoked through the EXIT trap
 on_exit() {
   local rc=$?
+  if [[ -n "$checker_pid" ]]; then
+    kill "$checker_pid" 2>/dev/null || true
+  fi
   stop_server
   scrub_log
   exit "$rc"
@@ -115,10 +119,15 @@ if [[ -z "$base_url" ]]; then
   exit 2
 fi
 
+# In the background plus `wait`, so that a signal to this script is acted on at
+# once (bash runs traps only between commands) and the checker is stopped too.
 rc=0
 timeout --kill-after=10 "$run_timeout" \
   "$py" "$here/check.py" run --base-url "$base_url" --tester "$tester" \
-  --expected "$here/expected.toml" --report "$out/report.json" || rc=$?
+  --expected "$here/expected.toml" --report "$out/report.json" &
+checker_pid=$!
+wait "$checker_pid" || rc=$?
+checker_pid=""
 
 stop_server
 scrub_log
