@@ -5,6 +5,7 @@ use super::contract::Contract;
 use super::faults::Fault;
 use super::http::{base_url, error_response, finish, Outcome, ScimBody, ScimResponse};
 use super::resources::{etag, etag_matches, Ctx, ListQuery, Projection};
+use super::store::{Record, Tx};
 use super::AppState;
 use crate::scim::error::ScimError;
 use crate::scim::schema::{ResourceType, SEARCH_REQUEST_URN};
@@ -170,6 +171,19 @@ async fn respond(state: &Arc<AppState>, outcome: Result<Outcome, ScimError>) -> 
     finish(state, outcome.and_then(|o| o))
 }
 
+/// A rendered resource with its ETag: the body of GET, PUT and PATCH responses.
+fn resource_response(
+    ctx: &Ctx<'_>,
+    tx: &Tx<'_>,
+    rt: &ResourceType,
+    rec: &Record,
+    p: &Projection,
+) -> Outcome {
+    let mut r = ScimResponse::ok(ctx.render(tx, rt, rec, p)?);
+    r.etag = Some(etag(rec.version));
+    Ok(r)
+}
+
 pub async fn list(
     State(state): State<Arc<AppState>>,
     kind: Kind,
@@ -242,10 +256,7 @@ pub async fn get(
                     return Ok(r);
                 }
             }
-            let body = ctx.render(tx, rt, &rec, &p)?;
-            let mut r = ScimResponse::ok(body);
-            r.etag = Some(etag(rec.version));
-            Ok(r)
+            resource_response(ctx, tx, rt, &rec, &p)
         })
     })
     .await;
@@ -296,10 +307,7 @@ pub async fn replace(
         let rt = kind.rt(ctx.state);
         ctx.state.store.transact(|tx| {
             let rec = ctx.replace(tx, rt, &id, &body.0, if_match.as_deref())?;
-            let rendered = ctx.render(tx, rt, &rec, &p)?;
-            let mut r = ScimResponse::ok(rendered);
-            r.etag = Some(etag(rec.version));
-            Ok(r)
+            resource_response(ctx, tx, rt, &rec, &p)
         })
     })
     .await;
@@ -331,10 +339,7 @@ pub async fn patch(
                 r.etag = Some(etag(rec.version));
                 return Ok(r);
             }
-            let rendered = ctx.render(tx, rt, &rec, &p)?;
-            let mut r = ScimResponse::ok(rendered);
-            r.etag = Some(etag(rec.version));
-            Ok(r)
+            resource_response(ctx, tx, rt, &rec, &p)
         });
         if result.is_err() && ctx.state.faults.on(Fault::PatchNotAtomic) {
             ctx.state
@@ -362,10 +367,7 @@ fn patch_with_race(
     ctx.state.store.transact(|tx| {
         let current = ctx.get(tx, rt, id)?;
         let rec = ctx.store_update(tx, rt, &current, new_data)?;
-        let rendered = ctx.render(tx, rt, &rec, p)?;
-        let mut r = ScimResponse::ok(rendered);
-        r.etag = Some(etag(rec.version));
-        Ok(r)
+        resource_response(ctx, tx, rt, &rec, p)
     })
 }
 
