@@ -1,6 +1,7 @@
 //! Command-line interface (clap derive). Each subcommand is added when it really works.
 
 use crate::server::contract::Contract;
+use crate::report::Format;
 use crate::server::faults::{self, Fault, Faults};
 use crate::server::store::SyncMode;
 use crate::server::{self, ServerConfig};
@@ -23,8 +24,97 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Check a SCIM service provider against the conformance suites (default target: the
+    /// embedded reference server).
+    #[command(after_help = crate::exit::HELP)]
+    Run(RunArgs),
+    /// Check suite files without running them: unknown keys, requirement IDs, schema and fault
+    /// names, JSONPath, templates, variables used before they are captured.
+    Lint(LintArgs),
+    /// Delete what an interrupted run left behind, from its ledger file.
+    Cleanup(CleanupArgs),
     /// Run the embedded reference SCIM server (axum + SQLite).
     Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Base URL of the SCIM service provider (e.g. https://idp.example.com/scim/v2). Without it,
+    /// the embedded reference server is started on a free loopback port and tested.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Bearer token for the target.
+    #[arg(long, env = "SCIM_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Extra request header `Name: value` (repeatable), e.g. for other authentication schemes.
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// Profile under SUITES/profiles/ (rfc, asana, okta, entra…).
+    #[arg(long, default_value = "rfc")]
+    pub profile: String,
+    /// Folder of suite files.
+    #[arg(long, default_value = "suites")]
+    pub suites: PathBuf,
+    /// Run only tests whose `suite/test` id, suite id, test id or tag matches (`*` wildcards;
+    /// repeatable).
+    #[arg(long = "filter", value_name = "PATTERN")]
+    pub filters: Vec<String>,
+    /// Tests run concurrently.
+    #[arg(long, default_value_t = 4)]
+    pub jobs: usize,
+    /// Timeout of each request (e.g. 10s, 500ms).
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub timeout: std::time::Duration,
+    /// Lowest requirement level whose failures fail the run.
+    #[arg(long, value_enum, default_value = "must")]
+    pub fail_on: FailOn,
+    /// Folder for junit.xml, results.json, report.html and the cleanup ledger.
+    #[arg(long, default_value = "reports")]
+    pub report_dir: PathBuf,
+    /// Reports to produce (repeatable) [default: all].
+    #[arg(long = "format", value_enum)]
+    pub formats: Vec<Format>,
+    /// Accept any TLS certificate (never for production tenants).
+    #[arg(long)]
+    pub insecure: bool,
+    /// Start the embedded server with this fault switched on (repeatable; for demonstrating
+    /// that checks fail). Only without --url.
+    #[arg(long = "server-fault", value_name = "NAME", hide = true)]
+    pub server_faults: Vec<Fault>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum FailOn {
+    Must,
+    Should,
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Suite folder to check.
+    #[arg(default_value = "suites")]
+    pub path: PathBuf,
+    /// Profile to resolve (checks it exists and parses).
+    #[arg(long, default_value = "rfc")]
+    pub profile: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    /// The ledger a run wrote (default reports/ledger.jsonl).
+    #[arg(long, default_value = "reports/ledger.jsonl")]
+    pub ledger: PathBuf,
+    /// Base URL of the target the ledger belongs to (its entries must be on this origin).
+    #[arg(long)]
+    pub url: String,
+    #[arg(long, env = "SCIM_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub timeout: std::time::Duration,
+    #[arg(long)]
+    pub insecure: bool,
 }
 
 #[derive(Debug, Args)]
@@ -74,6 +164,9 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Run(args) => crate::commands::run(args),
+        Command::Lint(args) => crate::commands::lint(args),
+        Command::Cleanup(args) => crate::commands::cleanup(args),
     }
 }
 

@@ -1,0 +1,190 @@
+//! The `run`, `lint` and `cleanup` commands: argument handling, reporters and exit codes around
+//! the runner.
+
+use crate::cli::{CleanupArgs, FailOn, LintArgs, RunArgs};
+use crate::exec::http::Target;
+use crate::exec::ledger::Ledger;
+use crate::exec::runner::{self, RunError, RunOptions};
+use crate::exit;
+use crate::report::{self, Fanout, Format, Reporter, TerminalOptions};
+use crate::results::Level;
+use std::process::ExitCode;
+
+/// `Name: value` → (name, value).
+fn parse_headers(raw: &[String]) -> Result<Vec<(String, String)>, String> {
+    raw.iter()
+        .map(|h| {
+            h.split_once(':')
+                .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
+                .filter(|(n, _)| !n.is_empty())
+                .ok_or_else(|| format!("--header must look like `Name: value`, got {:?}", h.split(':').next().unwrap_or("")))
+        })
+        .collect()
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Runtime::new().map_err(|e| {
+        eprintln!("error: cannot start the async runtime: {e}");
+        ExitCode::from(exit::RUNTIME)
+    })
+}
+
+fn print_suite_errors(errors: &[crate::suite::diagnostics::SuiteError]) {
+    for e in errors {
+        eprintln!("{e}\n");
+    }
+    eprintln!("{} problem(s) in the suite files", errors.len());
+}
+
+pub fn run(args: RunArgs) -> ExitCode {
+    let headers = match parse_headers(&args.headers) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(exit::USAGE);
+        }
+    };
+    if args.url.is_some() && !args.server_faults.is_empty() {
+        eprintln!("error: --server-fault applies to the embedded server only (drop --url)");
+        return ExitCode::from(exit::USAGE);
+    }
+    if let Some(u) = &args.url {
+        if u.starts_with("http://") && !is_loopback(u) {
+            eprintln!("warning: {u} is plain http to a non-loopback host: the token travels unencrypted");
+        }
+    }
+    let formats = if args.formats.is_empty() { Format::ALL.to_vec() } else { args.formats.clone() };
+    let reporters = match report::build(&formats, &args.report_dir, TerminalOptions::from_env()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(exit::USAGE);
+        }
+    };
+    let opts = RunOptions {
+        url: args.url,
+        token: args.token,
+        headers,
+        profile: args.profile,
+        suites_dir: args.suites,
+        filters: args.filters,
+        jobs: args.jobs,
+        timeout: args.timeout,
+        fail_on: match args.fail_on {
+            FailOn::Must => Level::Must,
+            FailOn::Should => Level::Should,
+        },
+        report_dir: args.report_dir,
+        insecure: args.insecure,
+        embedded_faults: args.server_faults,
+    };
+    let rt = match runtime() {
+        Ok(r) => r,
+        Err(c) => return c,
+    };
+    let mut fanout = Fanout::new(reporters);
+    let outcome = rt.block_on(async {
+        let mut emit = |e: crate::results::RunEvent| {
+            let _ = fanout.event(&e);
+        };
+        runner::run(&opts, &mut emit).await
+    });
+    for e in fanout.errors() {
+        eprintln!("error: {e}");
+    }
+    match outcome {
+        Ok(result) if result.passed => ExitCode::from(exit::OK),
+        Ok(result) if result.stats.errors > 0 && !result.tests.iter().any(|t| t.outcome == crate::results::Outcome::Fail && t.level >= opts.fail_on) => {
+            ExitCode::from(exit::RUNTIME)
+        }
+        Ok(_) => ExitCode::from(exit::CHECKS_FAILED),
+        Err(RunError::Suites(errors)) => {
+            print_suite_errors(&errors);
+            ExitCode::from(exit::USAGE)
+        }
+        Err(RunError::Usage(m)) => {
+            eprintln!("error: {m}");
+            ExitCode::from(exit::USAGE)
+        }
+        Err(RunError::Unreachable(m)) => {
+            eprintln!("error: {m}");
+            ExitCode::from(exit::RUNTIME)
+        }
+        Err(RunError::Runtime(m)) if m == "interrupted" => ExitCode::from(exit::INTERRUPTED),
+        Err(RunError::Runtime(m)) => {
+            eprintln!("error: {m}");
+            ExitCode::from(exit::RUNTIME)
+        }
+    }
+}
+
+fn is_loopback(url: &str) -> bool {
+    reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(String::from))
+        .is_some_and(|h| h == "localhost" || h.starts_with("127.") || h == "[::1]")
+}
+
+pub fn lint(args: LintArgs) -> ExitCode {
+    match runner::load_and_check(&args.path, &args.profile) {
+        Ok((_, suites, _)) => {
+            let tests: usize = suites.iter().map(|s| s.suite.tests.len()).sum();
+            println!("{} suite file(s), {tests} test(s): no problems", suites.len());
+            ExitCode::from(exit::OK)
+        }
+        Err(RunError::Suites(errors)) => {
+            print_suite_errors(&errors);
+            ExitCode::from(exit::USAGE)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(exit::USAGE)
+        }
+    }
+}
+
+pub fn cleanup(args: CleanupArgs) -> ExitCode {
+    let headers = match parse_headers(&args.headers) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(exit::USAGE);
+        }
+    };
+    let target = match Target::new(&args.url, args.token.as_deref(), &headers, args.timeout, args.insecure) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(exit::USAGE);
+        }
+    };
+    let ledger = match Ledger::open(&args.ledger) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: cannot read the ledger {}: {e}", args.ledger.display());
+            return ExitCode::from(exit::USAGE);
+        }
+    };
+    let rt = match runtime() {
+        Ok(r) => r,
+        Err(c) => return c,
+    };
+    let pending = ledger.pending().len();
+    let bar = indicatif::ProgressBar::new(pending as u64);
+    let outcome = rt.block_on(ledger.cleanup(&target, 4, &|done, _| bar.set_position(done as u64)));
+    bar.finish_and_clear();
+    println!(
+        "cleanup: {} pending, {} deleted now, {} left behind",
+        pending,
+        pending - outcome.left_behind.len(),
+        outcome.left_behind.len()
+    );
+    for l in &outcome.left_behind {
+        println!("  left: {l}");
+    }
+    if outcome.left_behind.is_empty() {
+        ExitCode::from(exit::OK)
+    } else {
+        ExitCode::from(exit::RUNTIME)
+    }
+}

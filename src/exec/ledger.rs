@@ -1,0 +1,155 @@
+//! The cleanup ledger: every resource the run creates is journaled on disk the moment the
+//! server confirms it, and marked when it is deleted. Whatever the run does not get to delete
+//! (a crash, a second Ctrl-C) is in the file for `scimtest cleanup --ledger FILE`.
+//!
+//! Format: JSON lines, `{"created": URL}` and `{"deleted": URL}`. Only URLs the target itself
+//! returned for resources this run created are ever written, so cleanup can never touch
+//! anything else. No credentials are written.
+
+use super::http::Target;
+use crate::suite::model::Auth;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+pub struct Ledger {
+    path: PathBuf,
+    file: Mutex<std::fs::File>,
+    /// URL → deleted? in creation order.
+    entries: Mutex<Vec<(String, bool)>>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct CleanupOutcome {
+    pub created: usize,
+    pub deleted: usize,
+    pub left_behind: Vec<String>,
+}
+
+impl Ledger {
+    /// Creates (truncating) the ledger file.
+    pub fn create(path: &Path) -> std::io::Result<Ledger> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = std::fs::File::create(path)?;
+        Ok(Ledger {
+            path: path.to_path_buf(),
+            file: Mutex::new(file),
+            entries: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Reopens an existing ledger (for `scimtest cleanup`), appending to it.
+    pub fn open(path: &Path) -> std::io::Result<Ledger> {
+        let text = std::fs::read_to_string(path)?;
+        let mut entries: Vec<(String, bool)> = Vec::new();
+        for line in text.lines() {
+            let Ok(v) = serde_json::from_str::<Value>(line) else { continue };
+            if let Some(u) = v.get("created").and_then(Value::as_str) {
+                if !entries.iter().any(|(e, _)| e == u) {
+                    entries.push((u.to_string(), false));
+                }
+            } else if let Some(u) = v.get("deleted").and_then(Value::as_str) {
+                if let Some(e) = entries.iter_mut().find(|(e, _)| e == u) {
+                    e.1 = true;
+                }
+            }
+        }
+        let file = std::fs::OpenOptions::new().append(true).open(path)?;
+        Ok(Ledger {
+            path: path.to_path_buf(),
+            file: Mutex::new(file),
+            entries: Mutex::new(entries),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn append(&self, line: Value) {
+        let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        // The journal is written and flushed before the run goes on, so a crash right after a
+        // create still leaves the URL on disk.
+        let _ = writeln!(f, "{line}");
+        let _ = f.flush();
+    }
+
+    pub fn record_created(&self, url: &str) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.iter().any(|(e, _)| e == url) {
+            return;
+        }
+        entries.push((url.to_string(), false));
+        drop(entries);
+        self.append(json!({ "created": url }));
+    }
+
+    pub fn record_deleted(&self, url: &str) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(e) = entries.iter_mut().find(|(e, _)| e == url) {
+            if !e.1 {
+                e.1 = true;
+                drop(entries);
+                self.append(json!({ "deleted": url }));
+            }
+        }
+    }
+
+    /// URLs created and not yet deleted, newest first (groups made of users go before them).
+    pub fn pending(&self) -> Vec<String> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.iter().rev().filter(|(_, d)| !d).map(|(u, _)| u.clone()).collect()
+    }
+
+    pub fn created(&self) -> usize {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// Deletes everything pending, `concurrency` at a time. A 404 counts as deleted (a test
+    /// already removed it). `progress` is called after each resource.
+    pub async fn cleanup(&self, target: &Target, concurrency: usize, progress: &(dyn Fn(usize, usize) + Sync)) -> CleanupOutcome {
+        let pending = self.pending();
+        let total = pending.len();
+        let mut left = BTreeMap::new();
+        let mut done = 0usize;
+        for chunk in pending.chunks(concurrency.max(1)) {
+            let futs = chunk.iter().map(|u| async move {
+                let r = match target.url(u) {
+                    Ok(url) => target.send("DELETE", url, &BTreeMap::new(), None, Auth::Default).await.map_err(|e| e.to_string()),
+                    Err(e) => Err(e),
+                };
+                (u.clone(), r)
+            });
+            for (u, r) in futures::future::join_all(futs).await {
+                match r {
+                    Ok(resp) if (200..300).contains(&resp.status) || resp.status == 404 => self.record_deleted(&u),
+                    Ok(resp) => {
+                        left.insert(u, format!("DELETE answered {}", resp.status));
+                    }
+                    Err(e) => {
+                        left.insert(u, e);
+                    }
+                }
+                done += 1;
+                progress(done, total);
+            }
+        }
+        let created = self.created();
+        let pending_after = self.pending();
+        CleanupOutcome {
+            created,
+            deleted: created - pending_after.len(),
+            left_behind: pending_after
+                .into_iter()
+                .map(|u| match left.get(&u) {
+                    Some(why) => format!("{u} ({why})"),
+                    None => u,
+                })
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,1397 @@
+//! JSON Schema checks of SCIM payloads: the `schema: User` expectation of the runner.
+//!
+//! The shipped schemas (`schemas/*.schema.json`, draft 2020-12) are compiled into the binary, so
+//! the runner works from any directory; users may add their own with [`SchemaSet::load_dir`].
+//! Every document is registered under its `$id`, so relative `$ref`s between files resolve
+//! locally. Nothing is ever fetched: the crate is built without its HTTP/file resolvers and the
+//! validators run offline, and a `$ref` to a document that is not loaded is a [`SchemaError`]
+//! naming the file. `format` is asserted (not only annotated), so `meta.created` must be a real
+//! date-time.
+
+use jsonschema::error::ValidationErrorKind;
+use jsonschema::{Draft, Registry, Retrieve, Uri, ValidationError, Validator};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Where the shipped schemas live; their `$id`s sit under it and user schemas may `$ref` them by
+/// absolute URI (e.g. `https://scimtest.dev/schemas/User.schema.json`).
+pub const BASE_URI: &str = "https://scimtest.dev/schemas/";
+
+/// Most violations reported for one instance: beyond that, more lines only bury the first cause.
+pub const MAX_VIOLATIONS: usize = 20;
+
+const SUFFIX: &str = ".schema.json";
+
+/// The shipped schemas as (name, contents). `Resource` holds the building blocks the others
+/// reference, and is itself usable for any (also projected) resource.
+const BUILTIN: &[(&str, &str)] = &[
+    ("BulkRequest", include_str!("../../schemas/BulkRequest.schema.json")),
+    ("BulkResponse", include_str!("../../schemas/BulkResponse.schema.json")),
+    ("EnterpriseUser", include_str!("../../schemas/EnterpriseUser.schema.json")),
+    ("Error", include_str!("../../schemas/Error.schema.json")),
+    ("Group", include_str!("../../schemas/Group.schema.json")),
+    ("ListResponse", include_str!("../../schemas/ListResponse.schema.json")),
+    ("PatchOp", include_str!("../../schemas/PatchOp.schema.json")),
+    ("Resource", include_str!("../../schemas/Resource.schema.json")),
+    ("ResourceType", include_str!("../../schemas/ResourceType.schema.json")),
+    ("Schema", include_str!("../../schemas/Schema.schema.json")),
+    (
+        "ServiceProviderConfig",
+        include_str!("../../schemas/ServiceProviderConfig.schema.json"),
+    ),
+    ("User", include_str!("../../schemas/User.schema.json")),
+    ("asana/Group", include_str!("../../schemas/asana/Group.schema.json")),
+    ("asana/User", include_str!("../../schemas/asana/User.schema.json")),
+];
+
+/// Why a schema could not be loaded or compiled; every variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{file} is not valid JSON: {source}")]
+    Json {
+        file: String,
+        source: serde_json::Error,
+    },
+    #[error("{file}: invalid $id: {message}")]
+    Id { file: String, message: String },
+    #[error("{file}: the schema name {name:?} is already taken by {other}")]
+    DuplicateName {
+        name: String,
+        file: String,
+        other: String,
+    },
+    #[error("{file}: $id {id} is already used by {other}")]
+    DuplicateId {
+        id: String,
+        file: String,
+        other: String,
+    },
+    #[error(
+        "{file}: $ref {reference:?} resolves to {target}, which is not a loaded schema \
+         (references are resolved offline, against the loaded schemas' $id)"
+    )]
+    UnresolvedRef {
+        file: String,
+        reference: String,
+        target: String,
+    },
+    #[error("{file}: {message}")]
+    Compile { file: String, message: String },
+}
+
+/// One registered document.
+struct Source {
+    /// What `validate` is called with: the path below the schema directory, without the suffix.
+    name: String,
+    /// For messages: `schemas/User.schema.json` (shipped) or the path it was read from.
+    file: String,
+    /// The absolute `$id` the document is registered under.
+    id: String,
+    document: Value,
+}
+
+/// A compiled set of JSON Schemas addressed by name ("User", "asana/User", …).
+pub struct SchemaSet {
+    sources: Vec<Source>,
+    validators: BTreeMap<String, Validator>,
+}
+
+impl std::fmt::Debug for SchemaSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SchemaSet")
+            .field("names", &self.names())
+            .finish()
+    }
+}
+
+/// Refuses every retrieval: a reference must name a loaded schema.
+struct Offline;
+
+impl Retrieve for Offline {
+    fn retrieve(
+        &self,
+        uri: &Uri<String>,
+    ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
+        Err(format!("{uri} is not a loaded schema and nothing is fetched").into())
+    }
+}
+
+impl SchemaSet {
+    /// The schemas shipped in `schemas/` (compiled into the binary with include_str!, so the
+    /// binary works from any directory).
+    pub fn builtin() -> Result<SchemaSet, SchemaError> {
+        let mut sources = Vec::with_capacity(BUILTIN.len());
+        for (name, text) in BUILTIN {
+            let file = format!("schemas/{name}{SUFFIX}");
+            let document: Value = serde_json::from_str(text).map_err(|source| {
+                SchemaError::Json {
+                    file: file.clone(),
+                    source,
+                }
+            })?;
+            let fallback = format!("{BASE_URI}{name}{SUFFIX}");
+            let id = absolute_id(&document, &fallback, &file)?;
+            sources.push(Source {
+                name: (*name).to_string(),
+                file,
+                id,
+                document,
+            });
+        }
+        let mut set = SchemaSet {
+            sources: Vec::new(),
+            validators: BTreeMap::new(),
+        };
+        set.add(sources)?;
+        Ok(set)
+    }
+
+    /// Adds every `*.schema.json` under `dir` (recursively; name = relative path without
+    /// `.schema.json`), so users can add their own. A file without `$id` is identified by its
+    /// `file://` URI; its relative `$ref`s resolve against that. On error nothing is added.
+    pub fn load_dir(&mut self, dir: &Path) -> Result<(), SchemaError> {
+        let mut files = Vec::new();
+        collect_files(dir, dir, &mut files)?;
+        files.sort();
+        let mut sources = Vec::with_capacity(files.len());
+        for (name, path) in files {
+            let file = path.display().to_string();
+            let text = std::fs::read_to_string(&path).map_err(|source| SchemaError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            let mut document: Value =
+                serde_json::from_str(&text).map_err(|source| SchemaError::Json {
+                    file: file.clone(),
+                    source,
+                })?;
+            let canonical = std::fs::canonicalize(&path).map_err(|source| SchemaError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            let id = absolute_id(&document, &file_uri(&canonical), &file)?;
+            if let Value::Object(map) = &mut document {
+                // Registered and compiled under the same absolute URI, whatever the file said.
+                map.insert("$id".into(), Value::String(id.clone()));
+            }
+            sources.push(Source {
+                name,
+                file,
+                id,
+                document,
+            });
+        }
+        self.add(sources)
+    }
+
+    /// Every schema name, sorted.
+    pub fn names(&self) -> Vec<String> {
+        self.validators.keys().cloned().collect()
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.validators.contains_key(name)
+    }
+
+    /// Ok(()) or every violation as "<instance JSON pointer>: <message>" (at most
+    /// [`MAX_VIOLATIONS`] lines, sorted by pointer; the last line counts what was left out).
+    /// The whole instance is shown as `(root)`. Values under a `password` key and long values
+    /// are masked, so reports never echo a secret or a whole resource. An unknown `name` is one
+    /// violation saying so (suites are expected to check names with [`SchemaSet::contains`]).
+    pub fn validate(&self, name: &str, instance: &Value) -> Result<(), Vec<String>> {
+        let Some(validator) = self.validators.get(name) else {
+            return Err(vec![format!(
+                "(root): unknown schema {name:?} (known: {})",
+                self.names().join(", ")
+            )]);
+        };
+        if validator.is_valid(instance) {
+            return Ok(());
+        }
+        let mut lines: Vec<(String, String)> = validator
+            .iter_errors(instance)
+            .map(|e| (pointer(&e), message(&e)))
+            .collect();
+        lines.sort();
+        lines.dedup();
+        let total = lines.len();
+        let mut out: Vec<String> = lines
+            .into_iter()
+            .take(if total > MAX_VIOLATIONS {
+                MAX_VIOLATIONS - 1
+            } else {
+                total
+            })
+            .map(|(p, m)| format!("{p}: {m}"))
+            .collect();
+        if total > out.len() {
+            out.push(format!(
+                "(root): {} more violations not shown",
+                total - out.len()
+            ));
+        }
+        Err(out)
+    }
+
+    /// Registers `new` beside the loaded documents and compiles them; all or nothing.
+    fn add(&mut self, new: Vec<Source>) -> Result<(), SchemaError> {
+        let mut ids: BTreeMap<&str, &str> = BTreeMap::new();
+        let mut names: BTreeMap<&str, &str> = BTreeMap::new();
+        for s in self.sources.iter().chain(&new) {
+            if let Some(other) = names.insert(&s.name, &s.file) {
+                return Err(SchemaError::DuplicateName {
+                    name: s.name.clone(),
+                    file: s.file.clone(),
+                    other: other.to_string(),
+                });
+            }
+            if let Some(other) = ids.insert(&s.id, &s.file) {
+                return Err(SchemaError::DuplicateId {
+                    id: s.id.clone(),
+                    file: s.file.clone(),
+                    other: other.to_string(),
+                });
+            }
+        }
+        // Embedded resources (`$id` below the root) are reference targets too.
+        let mut known: BTreeSet<String> = BTreeSet::new();
+        for s in self.sources.iter().chain(&new) {
+            let base = parse_uri(&s.id, &s.file)?;
+            collect_ids(&s.document, &base, &mut known);
+        }
+        for s in &new {
+            let base = parse_uri(&s.id, &s.file)?;
+            check_refs(&s.document, &base, &known, &s.file)?;
+        }
+
+        let all: Vec<&Source> = self.sources.iter().chain(&new).collect();
+        let registry = Registry::new()
+            .retriever(Offline)
+            .draft(Draft::Draft202012)
+            .extend(all.iter().map(|s| (s.id.as_str(), &s.document)))
+            .and_then(|b| b.prepare())
+            .map_err(|e| SchemaError::Compile {
+                file: new
+                    .first()
+                    .map_or_else(|| "schemas".to_string(), |s| s.file.clone()),
+                message: format!("cannot index the schemas: {e}"),
+            })?;
+        let options = jsonschema::options()
+            .offline()
+            .should_validate_formats(true)
+            .with_registry(&registry);
+        let mut compiled = Vec::with_capacity(new.len());
+        for s in &new {
+            let validator = options
+                .build(&s.document)
+                .map_err(|e| SchemaError::Compile {
+                    file: s.file.clone(),
+                    message: e.to_string(),
+                })?;
+            compiled.push((s.name.clone(), validator));
+        }
+        drop(options);
+        drop(registry);
+        self.validators.extend(compiled);
+        self.sources.extend(new);
+        Ok(())
+    }
+}
+
+/// The document's `$id` resolved against `fallback` (the URI it was found at), or `fallback`.
+fn absolute_id(document: &Value, fallback: &str, file: &str) -> Result<String, SchemaError> {
+    let base = parse_uri(fallback, file)?;
+    match document.get("$id") {
+        None => Ok(strip_fragment(base.as_str()).to_string()),
+        Some(Value::String(id)) => jsonschema::uri::resolve_against(&base.borrow(), id)
+            .map(|u| strip_fragment(u.as_str()).to_string())
+            .map_err(|e| SchemaError::Id {
+                file: file.to_string(),
+                message: e.to_string(),
+            }),
+        Some(other) => Err(SchemaError::Id {
+            file: file.to_string(),
+            message: format!("expected a string, found {other}"),
+        }),
+    }
+}
+
+fn parse_uri(uri: &str, file: &str) -> Result<Uri<String>, SchemaError> {
+    jsonschema::uri::from_str(uri).map_err(|e| SchemaError::Id {
+        file: file.to_string(),
+        message: e.to_string(),
+    })
+}
+
+fn strip_fragment(uri: &str) -> &str {
+    uri.split_once('#').map_or(uri, |(doc, _)| doc)
+}
+
+/// Keywords whose values are data, not subschemas: a `$ref` key inside them is not a reference.
+const DATA_KEYWORDS: &[&str] = &["const", "enum", "examples", "default"];
+
+/// Visits every subschema object with the base URI in force there.
+fn walk<'a>(
+    value: &'a Value,
+    base: &Uri<String>,
+    visit: &mut dyn FnMut(&'a serde_json::Map<String, Value>, &Uri<String>) -> Result<(), SchemaError>,
+) -> Result<(), SchemaError> {
+    match value {
+        Value::Object(map) => {
+            let here = match map.get("$id").and_then(Value::as_str) {
+                Some(id) => jsonschema::uri::resolve_against(&base.borrow(), id)
+                    .unwrap_or_else(|_| base.clone()),
+                None => base.clone(),
+            };
+            visit(map, &here)?;
+            for (key, child) in map {
+                if !DATA_KEYWORDS.contains(&key.as_str()) {
+                    walk(child, &here, visit)?;
+                }
+            }
+            Ok(())
+        }
+        Value::Array(items) => items.iter().try_for_each(|v| walk(v, base, visit)),
+        _ => Ok(()),
+    }
+}
+
+fn collect_ids(document: &Value, base: &Uri<String>, known: &mut BTreeSet<String>) {
+    let _ = walk(document, base, &mut |_, here| {
+        known.insert(strip_fragment(here.as_str()).to_string());
+        Ok(())
+    });
+}
+
+/// Every `$ref`/`$dynamicRef` must land in a loaded document (or a draft meta-schema, which the
+/// crate ships); otherwise say which file and which reference, instead of a resolver error.
+fn check_refs(
+    document: &Value,
+    base: &Uri<String>,
+    known: &BTreeSet<String>,
+    file: &str,
+) -> Result<(), SchemaError> {
+    walk(document, base, &mut |map, here| {
+        for key in ["$ref", "$dynamicRef"] {
+            let Some(reference) = map.get(key).and_then(Value::as_str) else {
+                continue;
+            };
+            let target = jsonschema::uri::resolve_against(&here.borrow(), reference).map_err(
+                |e| SchemaError::Compile {
+                    file: file.to_string(),
+                    message: format!("{key} {reference:?}: {e}"),
+                },
+            )?;
+            let doc = strip_fragment(target.as_str());
+            let meta = doc.starts_with("https://json-schema.org/")
+                || doc.starts_with("http://json-schema.org/");
+            if !meta && !known.contains(doc) {
+                return Err(SchemaError::UnresolvedRef {
+                    file: file.to_string(),
+                    reference: reference.to_string(),
+                    target: doc.to_string(),
+                });
+            }
+        }
+        Ok(())
+    })
+}
+
+/// `*.schema.json` files below `dir` as (name relative to `root`, path). Symlinked directories
+/// are not followed, so a link cycle cannot loop.
+fn collect_files(
+    root: &Path,
+    dir: &Path,
+    out: &mut Vec<(String, PathBuf)>,
+) -> Result<(), SchemaError> {
+    let read_err = |source| SchemaError::Read {
+        path: dir.to_path_buf(),
+        source,
+    };
+    for entry in std::fs::read_dir(dir).map_err(read_err)? {
+        let entry = entry.map_err(read_err)?;
+        let path = entry.path();
+        let kind = entry.file_type().map_err(read_err)?;
+        if kind.is_dir() {
+            collect_files(root, &path, out)?;
+            continue;
+        }
+        let is_file = kind.is_file() || (kind.is_symlink() && path.is_file());
+        let Some(file_name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        if !is_file || !file_name.ends_with(SUFFIX) || file_name.len() == SUFFIX.len() {
+            continue;
+        }
+        let Ok(relative) = path.strip_prefix(root) else {
+            continue;
+        };
+        let relative: Vec<String> = relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        let joined = relative.join("/");
+        let name = joined.strip_suffix(SUFFIX).unwrap_or(&joined).to_string();
+        out.push((name, path));
+    }
+    Ok(())
+}
+
+/// `file://` URI of an absolute path, percent-encoding what a URI path cannot hold.
+fn file_uri(path: &Path) -> String {
+    let text = path.to_string_lossy().replace('\\', "/");
+    let mut uri = String::from("file://");
+    if !text.starts_with('/') {
+        uri.push('/');
+    }
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"/-._~:@!$&'()*+,;=".contains(&byte) {
+            uri.push(char::from(byte));
+        } else {
+            uri.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    uri
+}
+
+fn pointer(e: &ValidationError<'_>) -> String {
+    let p = e.instance_path().as_str();
+    if p.is_empty() {
+        "(root)".to_string()
+    } else {
+        p.to_string()
+    }
+}
+
+/// Longest instance value quoted verbatim in a message.
+const MAX_QUOTED: usize = 80;
+
+fn message(e: &ValidationError<'_>) -> String {
+    if matches!(e.kind(), ValidationErrorKind::FalseSchema) {
+        return "must not be present".to_string();
+    }
+    let secret = e
+        .instance_path()
+        .as_str()
+        .split('/')
+        .any(|s| s.eq_ignore_ascii_case("password"));
+    let instance: &Value = e.instance();
+    let placeholder = match instance {
+        _ if secret => "value (masked)".to_string(),
+        Value::Object(o) => format!("object with {} members", o.len()),
+        Value::Array(a) => format!("array of {} items", a.len()),
+        scalar => {
+            let text = scalar.to_string();
+            if text.len() <= MAX_QUOTED {
+                return e.to_string();
+            }
+            let cut: String = text.chars().take(MAX_QUOTED).collect();
+            format!("{cut}…")
+        }
+    };
+    e.masked_with(placeholder).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const CORE_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+    const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+    fn set() -> SchemaSet {
+        match SchemaSet::builtin() {
+            Ok(s) => s,
+            Err(e) => panic!("builtin schemas must compile: {e}"),
+        }
+    }
+
+    #[track_caller]
+    fn pass(set: &SchemaSet, name: &str, instance: &Value) {
+        if let Err(v) = set.validate(name, instance) {
+            panic!("{name} should accept {instance:#}\nbut reported:\n{}", v.join("\n"));
+        }
+    }
+
+    /// Fails, and one violation sits at `pointer`.
+    #[track_caller]
+    fn fail_at(set: &SchemaSet, name: &str, instance: &Value, pointer: &str) -> Vec<String> {
+        match set.validate(name, instance) {
+            Ok(()) => panic!("{name} should reject {instance:#}"),
+            Err(v) => {
+                let prefix = format!("{pointer}: ");
+                assert!(
+                    v.iter().any(|l| l.starts_with(&prefix)),
+                    "{name}: expected a violation at {pointer}, got:\n{}",
+                    v.join("\n")
+                );
+                v
+            }
+        }
+    }
+
+    fn user() -> Value {
+        json!({
+            "schemas": [CORE_USER, ENT],
+            "id": "5b1e0f3c-7d7a-4c1e-9a51-1f2e3d4c5b6a",
+            "externalId": "hr-00417",
+            "userName": "mara.quint",
+            "name": {"formatted": "Dr. Mara Quint", "familyName": "Quint", "givenName": "Mara", "honorificPrefix": "Dr."},
+            "displayName": "Mara Quint",
+            "nickName": null,
+            "profileUrl": "https://people.example.org/mara",
+            "title": "Archivist",
+            "userType": "Employee",
+            "preferredLanguage": "de-CH, en;q=0.8",
+            "locale": "de-CH",
+            "timezone": "Europe/Zurich",
+            "active": true,
+            "emails": [
+                {"value": "mara@example.org", "type": "work", "primary": true},
+                {"value": "mq@home.example", "type": "home"}
+            ],
+            "phoneNumbers": [{"value": "tel:+41-44-555-0199", "type": "work"}],
+            "ims": [],
+            "photos": [{"value": "https://photos.example.org/mara.png", "type": "thumbnail"}],
+            "addresses": [{"streetAddress": "Seestrasse 9", "locality": "Zurich", "postalCode": "8002", "country": "CH", "type": "work", "primary": true}],
+            "groups": [{"value": "g-17", "$ref": "../Groups/g-17", "display": "Archive"}],
+            "x509Certificates": [{"value": "MIIBszCCAVmgAwIBAgIU"}],
+            "meta": {
+                "resourceType": "User",
+                "created": "2021-03-04T05:06:07Z",
+                "lastModified": "2021-03-04T05:06:07.250+01:00",
+                "location": "https://scim.example.org/v2/Users/5b1e0f3c-7d7a-4c1e-9a51-1f2e3d4c5b6a",
+                "version": "W/\"e180ee84f0671b1\""
+            },
+            ENT: {
+                "employeeNumber": "417",
+                "costCenter": "CC-3",
+                "department": "Records",
+                "manager": {"value": "0c9e", "$ref": "../Users/0c9e", "displayName": "Ines Brack"}
+            }
+        })
+    }
+
+    fn group() -> Value {
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "id": "g-17",
+            "displayName": "Archive",
+            "members": [{"value": "5b1e0f3c", "$ref": "https://scim.example.org/v2/Users/5b1e0f3c", "display": "Mara Quint", "type": "User"}],
+            "meta": {"resourceType": "Group", "created": "2021-03-04T05:06:07Z", "lastModified": "2021-03-05T00:00:00Z", "location": "https://scim.example.org/v2/Groups/g-17"}
+        })
+    }
+
+    fn error(status: Value) -> Value {
+        json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+            "status": status,
+            "scimType": "uniqueness",
+            "detail": "userName is already taken"
+        })
+    }
+
+    fn list(resources: Vec<Value>) -> Value {
+        json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+            "totalResults": resources.len(),
+            "startIndex": 1,
+            "itemsPerPage": resources.len(),
+            "Resources": resources
+        })
+    }
+
+    fn bulk_response(status: Value) -> Value {
+        json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkResponse"],
+            "Operations": [
+                {"method": "POST", "bulkId": "q1", "location": "https://scim.example.org/v2/Users/92b7", "version": "W/\"1\"", "status": status},
+                {"method": "POST", "bulkId": "q2", "status": "400", "response": error(json!("400"))},
+                {"method": "DELETE", "location": "https://scim.example.org/v2/Users/0000", "status": {"code": "404"},
+                 "response": {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "404", "detail": "no such user"}},
+                {"method": "PATCH", "location": "https://scim.example.org/v2/Groups/g-17", "status": {"code": "200", "description": "ok"}}
+            ]
+        })
+    }
+
+    fn spc() -> Value {
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+            "documentationUri": "https://docs.example.org/scim",
+            "patch": {"supported": true},
+            "bulk": {"supported": true, "maxOperations": 500, "maxPayloadSize": 2097152},
+            "filter": {"supported": true, "maxResults": 100},
+            "changePassword": {"supported": false},
+            "sort": {"supported": false},
+            "etag": {"supported": true},
+            "authenticationSchemes": [{"type": "oauthbearertoken", "name": "Bearer", "description": "RFC 6750 bearer tokens", "specUri": "https://www.rfc-editor.org/rfc/rfc6750", "primary": true}],
+            "pagination": {"cursor": false, "index": true}
+        })
+    }
+
+    fn schema_doc() -> Value {
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],
+            "id": "urn:example:params:scim:schemas:badge:1.0:Badge",
+            "name": "Badge",
+            "description": "Door badges",
+            "attributes": [
+                {"name": "serial", "type": "string", "multiValued": false, "required": true, "caseExact": true, "mutability": "immutable", "returned": "always", "uniqueness": "global"},
+                {"name": "holder", "type": "complex", "multiValued": false, "subAttributes": [
+                    {"name": "value", "type": "string"},
+                    {"name": "$ref", "type": "reference", "referenceTypes": ["User"]}
+                ]},
+                {"name": "issued", "type": "dateTime"},
+                {"name": "photo", "type": "binary"},
+                {"name": "kind", "canonicalValues": ["visitor", "staff"]}
+            ],
+            "meta": {"resourceType": "Schema", "location": "/v2/Schemas/urn:example:params:scim:schemas:badge:1.0:Badge"}
+        })
+    }
+
+    #[test]
+    fn every_builtin_schema_compiles_and_is_named() {
+        let set = set();
+        let names = set.names();
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(names, sorted);
+        for expected in [
+            "BulkRequest",
+            "BulkResponse",
+            "EnterpriseUser",
+            "Error",
+            "Group",
+            "ListResponse",
+            "PatchOp",
+            "Resource",
+            "ResourceType",
+            "Schema",
+            "ServiceProviderConfig",
+            "User",
+            "asana/Group",
+            "asana/User",
+        ] {
+            assert!(set.contains(expected), "{expected} missing from {names:?}");
+        }
+        assert_eq!(names.len(), BUILTIN.len());
+        assert!(!set.contains("user"), "names are exact");
+    }
+
+    #[test]
+    fn builtin_ids_match_their_file_names() {
+        for (name, text) in BUILTIN {
+            let doc: Value = serde_json::from_str(text).unwrap_or_default();
+            assert_eq!(
+                doc["$id"],
+                json!(format!("{BASE_URI}{name}{SUFFIX}")),
+                "{name}"
+            );
+            assert_eq!(
+                doc["$schema"],
+                json!("https://json-schema.org/draft/2020-12/schema"),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn conforming_resources_pass() {
+        let set = set();
+        pass(&set, "User", &user());
+        pass(&set, "Resource", &user());
+        pass(
+            &set,
+            "User",
+            &json!({"schemas": [CORE_USER], "id": "1", "userName": "x"}),
+        );
+        pass(&set, "EnterpriseUser", &user()[ENT]);
+        pass(&set, "Group", &group());
+        pass(
+            &set,
+            "Group",
+            &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "id": "g", "displayName": "Empty", "members": []}),
+        );
+        // RFC 7643 §2.5: null and [] mean unassigned; xsd:dateTime may omit the zone.
+        let mut u = user();
+        u["emails"] = Value::Null;
+        u["title"] = Value::Null;
+        u["meta"]["created"] = json!("2021-03-04T05:06:07");
+        pass(&set, "User", &u);
+        // Service providers may add attributes and extensions of their own.
+        let mut u = user();
+        u["x-custom"] = json!(42);
+        u["urn:example:params:scim:schemas:extension:acme:1.0:User"] = json!({"badge": "7"});
+        pass(&set, "User", &u);
+    }
+
+    #[test]
+    fn conforming_messages_pass() {
+        let set = set();
+        pass(&set, "ListResponse", &list(vec![user(), group()]));
+        pass(
+            &set,
+            "ListResponse",
+            &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "totalResults": 0, "Resources": []}),
+        );
+        // A count=0 page: totalResults only (RFC 7644 §3.4.2.4).
+        pass(
+            &set,
+            "ListResponse",
+            &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "totalResults": 12}),
+        );
+        pass(&set, "Error", &error(json!("409")));
+        pass(
+            &set,
+            "Error",
+            &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "500"}),
+        );
+        pass(&set, "BulkResponse", &bulk_response(json!("201")));
+        pass(&set, "ServiceProviderConfig", &spc());
+        pass(&set, "Schema", &schema_doc());
+        pass(
+            &set,
+            "ResourceType",
+            &json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+                "id": "User", "name": "User", "endpoint": "/Users", "description": "User Account",
+                "schema": CORE_USER,
+                "schemaExtensions": [{"schema": ENT, "required": false}],
+                "meta": {"location": "https://scim.example.org/v2/ResourceTypes/User", "resourceType": "ResourceType"}
+            }),
+        );
+        pass(
+            &set,
+            "PatchOp",
+            &json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [
+                    {"op": "add", "path": "emails", "value": [{"value": "new@example.org", "type": "other"}]},
+                    {"op": "remove", "path": "members[value eq \"5b1e\"]"},
+                    {"op": "replace", "value": {"displayName": "Renamed", "active": false}}
+                ]
+            }),
+        );
+        pass(
+            &set,
+            "BulkRequest",
+            &json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+                "failOnErrors": 2,
+                "Operations": [
+                    {"method": "POST", "path": "/Users", "bulkId": "u1", "data": {"schemas": [CORE_USER], "userName": "ola"}},
+                    {"method": "PUT", "path": "/Users/92b7", "version": "W/\"3\"", "data": {"schemas": [CORE_USER], "userName": "ola2"}},
+                    {"method": "PATCH", "path": "/Groups/g-17", "data": {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "add", "path": "members", "value": [{"value": "bulkId:u1"}]}]}},
+                    {"method": "DELETE", "path": "/Users/0000"}
+                ]
+            }),
+        );
+    }
+
+    #[test]
+    fn numeric_id_is_rejected() {
+        let set = set();
+        let mut u = user();
+        u["id"] = json!(2819);
+        fail_at(&set, "User", &u, "/id");
+        let mut g = group();
+        g["id"] = json!(1);
+        fail_at(&set, "Group", &g, "/id");
+        fail_at(&set, "asana/Group", &g, "/id");
+    }
+
+    #[test]
+    fn resource_structure_violations_are_pinned() {
+        let set = set();
+        let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+            ("/emails", Box::new(|u| u["emails"] = json!("mara@example.org"))),
+            ("/active", Box::new(|u| u["active"] = json!("yes"))),
+            ("/meta/created", Box::new(|u| u["meta"]["created"] = json!("yesterday"))),
+            ("/meta/created", Box::new(|u| u["meta"]["created"] = json!("2021-02-30T10:00:00Z"))),
+            ("/meta/lastModified", Box::new(|u| u["meta"]["lastModified"] = json!("2021-03-04 05:06:07"))),
+            ("/meta/version", Box::new(|u| u["meta"]["version"] = json!("w/\"1\""))),
+            ("/meta/resourceType", Box::new(|u| u["meta"]["resourceType"] = json!("Group"))),
+            ("/emails/0/primary", Box::new(|u| u["emails"][0]["primary"] = json!("true"))),
+            ("/emails", Box::new(|u| u["emails"][1]["primary"] = json!(true))),
+            ("/id", Box::new(|u| u["id"] = json!("x-bulkId-1"))),
+            ("/id", Box::new(|u| u["id"] = json!(""))),
+            ("/userName", Box::new(|u| u["userName"] = json!(""))),
+            ("/name", Box::new(|u| u["name"] = json!("Mara Quint"))),
+            ("/schemas", Box::new(|u| u["schemas"] = json!([ENT]))),
+            ("/schemas", Box::new(|u| u["schemas"] = json!([CORE_USER]))),
+            ("/schemas", Box::new(|u| u["schemas"] = json!([CORE_USER, ENT, CORE_USER]))),
+            ("/x509Certificates/0/value", Box::new(|u| u["x509Certificates"][0]["value"] = json!("not base64!"))),
+            ("/urn:ietf:params:scim:schemas:extension:enterprise:2.0:User/manager/value", Box::new(|u| u[ENT]["manager"]["value"] = json!(7))),
+            ("/urn:example:params:scim:schemas:extension:acme:1.0:User", Box::new(|u| u["urn:example:params:scim:schemas:extension:acme:1.0:User"] = json!("flat"))),
+        ];
+        for (pointer, mutate) in cases {
+            let mut u = user();
+            mutate(&mut u);
+            fail_at(&set, "User", &u, pointer);
+        }
+        let mut u = user();
+        if let Some(o) = u.as_object_mut() {
+            o.remove("userName");
+        }
+        let v = fail_at(&set, "User", &u, "(root)");
+        assert!(v.iter().any(|l| l.contains("\"userName\" is a required property")), "{v:?}");
+    }
+
+    #[test]
+    fn password_is_never_returned_and_never_echoed() {
+        let set = set();
+        let mut u = user();
+        u["password"] = json!("hunter2-Secret");
+        let v = fail_at(&set, "User", &u, "/password");
+        assert!(v.iter().all(|l| !l.contains("hunter2")), "{v:?}");
+        assert!(v.iter().any(|l| l == "/password: must not be present"), "{v:?}");
+        // Even a null password key is a leak of the attribute's existence in the output.
+        u["password"] = Value::Null;
+        fail_at(&set, "User", &u, "/password");
+    }
+
+    #[test]
+    fn message_violations_are_pinned() {
+        let set = set();
+        fail_at(&set, "Error", &error(json!(409)), "/status");
+        fail_at(&set, "Error", &error(json!("4090")), "/status");
+        let mut e = error(json!("400"));
+        e["scimType"] = json!("invalidRequest");
+        fail_at(&set, "Error", &e, "/scimType");
+        let mut e = error(json!("400"));
+        e["schemas"] = json!(["urn:ietf:params:scim:api:messages:2.0:ListResponse"]);
+        fail_at(&set, "Error", &e, "/schemas");
+
+        let mut l = list(vec![user()]);
+        if let Some(o) = l.as_object_mut() {
+            o.remove("totalResults");
+        }
+        let v = fail_at(&set, "ListResponse", &l, "(root)");
+        assert!(v.iter().any(|m| m.contains("totalResults")), "{v:?}");
+        let mut l = list(vec![user()]);
+        l["totalResults"] = json!(-1);
+        fail_at(&set, "ListResponse", &l, "/totalResults");
+        l["totalResults"] = json!("1");
+        fail_at(&set, "ListResponse", &l, "/totalResults");
+        let mut l = list(vec![user()]);
+        l["startIndex"] = json!(0);
+        fail_at(&set, "ListResponse", &l, "/startIndex");
+        let mut l = list(vec![json!("not an object")]);
+        l["itemsPerPage"] = json!(1);
+        fail_at(&set, "ListResponse", &l, "/Resources/0");
+        // A page that claims items must carry them.
+        let l = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "totalResults": 3, "itemsPerPage": 1});
+        fail_at(&set, "ListResponse", &l, "(root)");
+
+        fail_at(&set, "BulkResponse", &bulk_response(json!(201)), "/Operations/0/status");
+        fail_at(&set, "BulkResponse", &bulk_response(json!({"code": 201})), "/Operations/0/status");
+        let mut b = bulk_response(json!("201"));
+        if let Some(o) = b["Operations"][0].as_object_mut() {
+            o.remove("location");
+        }
+        fail_at(&set, "BulkResponse", &b, "/Operations/0");
+        let mut b = bulk_response(json!("201"));
+        if let Some(o) = b["Operations"][1].as_object_mut() {
+            o.remove("response");
+        }
+        fail_at(&set, "BulkResponse", &b, "/Operations/1");
+        let mut b = bulk_response(json!("201"));
+        b["Operations"][1]["response"]["status"] = json!(400);
+        fail_at(&set, "BulkResponse", &b, "/Operations/1/response/status");
+        let mut b = bulk_response(json!("201"));
+        b["Operations"][0]["method"] = json!("post");
+        fail_at(&set, "BulkResponse", &b, "/Operations/0/method");
+
+        let patch = |op: Value| json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [op]});
+        fail_at(&set, "PatchOp", &patch(json!({"op": "Replace", "path": "title", "value": "x"})), "/Operations/0/op");
+        fail_at(&set, "PatchOp", &patch(json!({"op": "add", "path": "title"})), "/Operations/0");
+        fail_at(&set, "PatchOp", &patch(json!({"op": "remove"})), "/Operations/0");
+        fail_at(&set, "PatchOp", &patch(json!({"op": "replace", "value": "x"})), "/Operations/0/value");
+        fail_at(
+            &set,
+            "PatchOp",
+            &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": []}),
+            "/Operations",
+        );
+        let bulk = |op: Value| json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": [op]});
+        fail_at(&set, "BulkRequest", &bulk(json!({"method": "POST", "path": "/Users", "data": {}})), "/Operations/0");
+        fail_at(
+            &set,
+            "BulkRequest",
+            &bulk(json!({"method": "PATCH", "path": "/Users/1", "data": {"Operations": []}})),
+            "/Operations/0/data",
+        );
+    }
+
+    #[test]
+    fn discovery_violations_are_pinned() {
+        let set = set();
+        let mut s = spc();
+        if let Some(o) = s.as_object_mut() {
+            o.remove("etag");
+        }
+        fail_at(&set, "ServiceProviderConfig", &s, "(root)");
+        let mut s = spc();
+        s["bulk"]["maxOperations"] = json!("500");
+        fail_at(&set, "ServiceProviderConfig", &s, "/bulk/maxOperations");
+        let mut s = spc();
+        s["filter"] = json!({"supported": "true", "maxResults": 10});
+        fail_at(&set, "ServiceProviderConfig", &s, "/filter/supported");
+        let mut s = spc();
+        s["authenticationSchemes"][0] = json!({"type": "httpbasic", "name": "Basic"});
+        fail_at(&set, "ServiceProviderConfig", &s, "/authenticationSchemes/0");
+
+        let rt = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"], "name": "User", "endpoint": "/Users", "schema": CORE_USER, "schemaExtensions": [{"schema": ENT, "required": "no"}]});
+        fail_at(&set, "ResourceType", &rt, "/schemaExtensions/0/required");
+
+        let mut sc = schema_doc();
+        sc["attributes"][1]["subAttributes"][0]["type"] = json!("complex");
+        fail_at(&set, "Schema", &sc, "/attributes/1/subAttributes/0/type");
+        let mut sc = schema_doc();
+        sc["attributes"][0]["mutability"] = json!("readonly");
+        fail_at(&set, "Schema", &sc, "/attributes/0/mutability");
+        let mut sc = schema_doc();
+        sc["attributes"][0]["name"] = json!("2fa");
+        fail_at(&set, "Schema", &sc, "/attributes/0/name");
+        let mut sc = schema_doc();
+        sc["attributes"][0]["referenceTypes"] = json!(["User"]);
+        fail_at(&set, "Schema", &sc, "/attributes/0/type");
+        // The Schema meta-schema itself may nest complex attributes (RFC 7643 §8.7.2).
+        let mut sc = schema_doc();
+        sc["id"] = json!("urn:ietf:params:scim:schemas:core:2.0:Schema");
+        sc["attributes"][1]["subAttributes"][0]["type"] = json!("complex");
+        pass(&set, "Schema", &sc);
+    }
+
+    #[test]
+    fn asana_profile_narrows_the_rfc() {
+        let set = set();
+        let mut u = user();
+        u["userName"] = json!("mara@example.org");
+        pass(&set, "asana/User", &u);
+        let mut bad = u.clone();
+        bad["userName"] = json!("mara.quint");
+        fail_at(&set, "asana/User", &bad, "/userName");
+        let mut bad = u.clone();
+        bad["addresses"][0]["country"] = json!("CHE");
+        fail_at(&set, "asana/User", &bad, "/addresses/0/country");
+        let mut bad = u.clone();
+        bad["id"] = json!(1);
+        fail_at(&set, "asana/User", &bad, "/id");
+        // The base rules still apply through the profile.
+        bad = u.clone();
+        bad["password"] = json!("x");
+        fail_at(&set, "asana/User", &bad, "/password");
+
+        let team = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "id": "11", "displayName": "Design", "members": [{"value": "1"}], "meta": {"resourceType": "Group"}});
+        pass(&set, "asana/Group", &team);
+        pass(&set, "Group", &team);
+        let mut bad = team.clone();
+        bad["members"][0] = json!({"display": "no id"});
+        fail_at(&set, "asana/Group", &bad, "/members/0");
+        bad = team.clone();
+        bad["displayName"] = json!("");
+        fail_at(&set, "asana/Group", &bad, "/displayName");
+    }
+
+    #[test]
+    fn report_is_capped_sorted_and_deterministic() {
+        let set = set();
+        let mut u = user();
+        u["emails"] = json!((0..30).map(|i| json!({"value": i})).collect::<Vec<_>>());
+        let first = set.validate("User", &u).err().unwrap_or_default();
+        let second = set.validate("User", &u).err().unwrap_or_default();
+        assert_eq!(first, second);
+        assert_eq!(first.len(), MAX_VIOLATIONS, "{first:#?}");
+        assert!(first[MAX_VIOLATIONS - 1].contains("more violations not shown"));
+        let shown: Vec<&String> = first[..MAX_VIOLATIONS - 1].iter().collect();
+        let mut sorted = shown.clone();
+        sorted.sort();
+        assert_eq!(shown, sorted);
+        // Long values are shortened, objects summarised.
+        let mut u = user();
+        u["active"] = json!("y".repeat(500));
+        let v = set.validate("User", &u).err().unwrap_or_default();
+        assert!(v.iter().all(|l| l.len() < 200), "{v:?}");
+        let v = set.validate("User", &json!([1, 2])).err().unwrap_or_default();
+        assert!(v.iter().any(|l| l.starts_with("(root): array of 2 items")), "{v:?}");
+    }
+
+    #[test]
+    fn unknown_name_is_reported_not_panicked() {
+        let v = set().validate("Usr", &json!({})).err().unwrap_or_default();
+        assert_eq!(v.len(), 1);
+        assert!(v[0].contains("unknown schema \"Usr\""), "{v:?}");
+    }
+
+    fn write(dir: &Path, rel: &str, body: &Value) {
+        let path = dir.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap_or_default();
+        }
+        std::fs::write(&path, body.to_string()).unwrap_or_default();
+    }
+
+    fn temp() -> tempfile::TempDir {
+        match tempfile::tempdir() {
+            Ok(d) => d,
+            Err(e) => panic!("tempdir: {e}"),
+        }
+    }
+
+    #[test]
+    fn load_dir_adds_user_schemas_that_reference_the_builtin_ones() {
+        let dir = temp();
+        // ListResponse of Users through $dynamicAnchor, addressed by absolute $id.
+        write(
+            dir.path(),
+            "lists/UserList.schema.json",
+            &json!({
+                "$schema": "https://json-schema.org/draft/2020-12/schema",
+                "$id": "https://example.org/schemas/UserList.schema.json",
+                "$ref": "https://scimtest.dev/schemas/ListResponse.schema.json",
+                "$defs": {"item": {"$dynamicAnchor": "item", "$ref": "https://scimtest.dev/schemas/User.schema.json"}}
+            }),
+        );
+        // No $id: identified by its file URI, and its relative $ref finds the sibling.
+        write(
+            dir.path(),
+            "Badge.schema.json",
+            &json!({"$ref": "parts/serial.schema.json", "required": ["serial"]}),
+        );
+        write(
+            dir.path(),
+            "parts/serial.schema.json",
+            &json!({"properties": {"serial": {"type": "string", "pattern": "^B[0-9]+$"}}}),
+        );
+        write(dir.path(), "notes.json", &json!("ignored: wrong suffix"));
+
+        let mut set = set();
+        if let Err(e) = set.load_dir(dir.path()) {
+            panic!("load_dir: {e}");
+        }
+        for name in ["lists/UserList", "Badge", "parts/serial", "User"] {
+            assert!(set.contains(name), "{name} in {:?}", set.names());
+        }
+        assert!(!set.contains("notes"));
+        pass(&set, "lists/UserList", &list(vec![user()]));
+        let mut u = user();
+        u["id"] = json!(5);
+        fail_at(&set, "lists/UserList", &list(vec![u.clone()]), "/Resources/0/id");
+        // The plain ListResponse still takes any object.
+        pass(&set, "ListResponse", &list(vec![u]));
+        pass(&set, "Badge", &json!({"serial": "B12"}));
+        fail_at(&set, "Badge", &json!({"serial": "12"}), "/serial");
+    }
+
+    #[test]
+    fn load_dir_errors_name_the_file_and_change_nothing() {
+        let mut set = set();
+        let before = set.names();
+
+        let dir = temp();
+        write(
+            dir.path(),
+            "Broken.schema.json",
+            &json!({"$ref": "https://scimtest.dev/schemas/Nope.schema.json"}),
+        );
+        match set.load_dir(dir.path()) {
+            Err(SchemaError::UnresolvedRef { file, target, .. }) => {
+                assert!(file.ends_with("Broken.schema.json"), "{file}");
+                assert_eq!(target, "https://scimtest.dev/schemas/Nope.schema.json");
+            }
+            other => panic!("expected UnresolvedRef, got {other:?}"),
+        }
+        let dir = temp();
+        write(dir.path(), "Rel.schema.json", &json!({"$ref": "missing.schema.json#/x"}));
+        assert!(matches!(
+            set.load_dir(dir.path()),
+            Err(SchemaError::UnresolvedRef { .. })
+        ));
+
+        let dir = temp();
+        std::fs::write(dir.path().join("Bad.schema.json"), "{ not json").unwrap_or_default();
+        let err = set.load_dir(dir.path()).err();
+        assert!(
+            matches!(&err, Some(SchemaError::Json { file, .. }) if file.ends_with("Bad.schema.json")),
+            "{err:?}"
+        );
+
+        let dir = temp();
+        write(dir.path(), "User.schema.json", &json!({"type": "object"}));
+        assert!(matches!(
+            set.load_dir(dir.path()),
+            Err(SchemaError::DuplicateName { .. })
+        ));
+
+        let dir = temp();
+        write(
+            dir.path(),
+            "Mine.schema.json",
+            &json!({"$id": "https://scimtest.dev/schemas/User.schema.json"}),
+        );
+        assert!(matches!(
+            set.load_dir(dir.path()),
+            Err(SchemaError::DuplicateId { .. })
+        ));
+
+        let dir = temp();
+        write(dir.path(), "Odd.schema.json", &json!({"type": "nope"}));
+        let err = set.load_dir(dir.path()).err();
+        assert!(
+            matches!(&err, Some(SchemaError::Compile { file, .. }) if file.ends_with("Odd.schema.json")),
+            "{err:?}"
+        );
+        assert!(err.map(|e| e.to_string()).unwrap_or_default().contains("Odd.schema.json"));
+
+        assert!(matches!(
+            set.load_dir(&dir.path().join("absent")),
+            Err(SchemaError::Read { .. })
+        ));
+        assert_eq!(set.names(), before);
+    }
+
+    /// The reference server's real answers satisfy the schemas.
+    mod reference_server {
+        use super::*;
+        use crate::server::contract::Contract;
+        use crate::server::{start, ServerConfig};
+
+        const TOKEN: &str = "schema-check-token";
+
+        struct Client {
+            http: reqwest::Client,
+            base: String,
+        }
+
+        impl Client {
+            async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+                let url = if path.starts_with("http") {
+                    path.to_string()
+                } else {
+                    format!("{}{path}", self.base)
+                };
+                let mut rb = self.http.request(method, url).bearer_auth(TOKEN);
+                if let Some(b) = body {
+                    rb = rb
+                        .header("content-type", "application/scim+json")
+                        .body(b.to_string());
+                }
+                let resp = match rb.send().await {
+                    Ok(r) => r,
+                    Err(e) => panic!("{path}: {e}"),
+                };
+                let status = resp.status().as_u16();
+                let text = resp.text().await.unwrap_or_default();
+                let body = if text.is_empty() {
+                    Value::Null
+                } else {
+                    serde_json::from_str(&text).unwrap_or(Value::String(text))
+                };
+                (status, body)
+            }
+        }
+
+        async fn serve(contract: Contract) -> (crate::server::RunningServer, Client) {
+            let mut config = ServerConfig::ephemeral(TOKEN);
+            config.contract = contract;
+            config.base_path = contract.default_base_path().into();
+            let server = match start(config).await {
+                Ok(s) => s,
+                Err(e) => panic!("server: {e}"),
+            };
+            let client = Client {
+                http: reqwest::Client::new(),
+                base: server.base_url.clone(),
+            };
+            (server, client)
+        }
+
+        #[track_caller]
+        fn check(set: &SchemaSet, name: &str, what: &str, (status, body): &(u16, Value), want: u16) {
+            assert_eq!(*status, want, "{what}: {body:#}");
+            if let Err(v) = set.validate(name, body) {
+                panic!("{what} fails {name}:\n{}\n{body:#}", v.join("\n"));
+            }
+        }
+
+        #[tokio::test]
+        async fn rfc_contract_responses_conform() {
+            use reqwest::Method;
+            let set = set();
+            let (server, c) = serve(Contract::Rfc).await;
+
+            let manager = c
+                .call(Method::POST, "/Users", Some(json!({"schemas": [CORE_USER], "userName": "boss"})))
+                .await;
+            check(&set, "User", "POST /Users (manager)", &manager, 201);
+            let manager_id = manager.1["id"].as_str().unwrap_or_default().to_string();
+
+            let created = c
+                .call(
+                    Method::POST,
+                    "/Users",
+                    Some(json!({
+                        "schemas": [CORE_USER, ENT],
+                        "userName": "tess.ober",
+                        "password": "Corr3ct-Horse",
+                        "name": {"givenName": "Tess", "familyName": "Ober"},
+                        "displayName": "Tess Ober",
+                        "active": true,
+                        "emails": [{"value": "tess@example.com", "type": "work", "primary": true}, {"value": "t@home.example"}],
+                        "phoneNumbers": [{"value": "+1 555 0100", "type": "mobile"}],
+                        "addresses": [{"locality": "Oslo", "country": "NO", "type": "work"}],
+                        ENT: {"employeeNumber": "88", "department": "Ops", "manager": {"value": manager_id}}
+                    })),
+                )
+                .await;
+            check(&set, "User", "POST /Users with enterprise extension", &created, 201);
+            assert!(created.1.get(ENT).is_some(), "{:#}", created.1);
+            let uid = created.1["id"].as_str().unwrap_or_default().to_string();
+            check(&set, "User", "GET /Users/{id}", &c.call(Method::GET, &format!("/Users/{uid}"), None).await, 200);
+
+            let group = c
+                .call(
+                    Method::POST,
+                    "/Groups",
+                    Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Night shift", "members": [{"value": uid}]})),
+                )
+                .await;
+            check(&set, "Group", "POST /Groups with a member", &group, 201);
+            assert_eq!(group.1["members"][0]["value"], json!(uid));
+            let gid = group.1["id"].as_str().unwrap_or_default().to_string();
+            check(&set, "Group", "GET /Groups/{id}", &c.call(Method::GET, &format!("/Groups/{gid}"), None).await, 200);
+            // The member's User now lists the group (readOnly groups attribute).
+            check(&set, "User", "GET member", &c.call(Method::GET, &format!("/Users/{uid}"), None).await, 200);
+
+            let patched = c
+                .call(
+                    Method::PATCH,
+                    &format!("/Users/{uid}"),
+                    Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "path": "title", "value": "Lead"}]})),
+                )
+                .await;
+            assert!(patched.0 == 200 || patched.0 == 204, "{patched:?}");
+            if patched.0 == 200 {
+                check(&set, "User", "PATCH /Users/{id}", &patched, 200);
+            }
+
+            check(&set, "ListResponse", "GET /Users", &c.call(Method::GET, "/Users", None).await, 200);
+            let filtered = c.call(Method::GET, "/Users?filter=userName%20eq%20%22tess.ober%22", None).await;
+            check(&set, "ListResponse", "GET /Users?filter", &filtered, 200);
+            for (i, item) in filtered.1["Resources"].as_array().cloned().unwrap_or_default().iter().enumerate() {
+                if let Err(v) = set.validate("User", item) {
+                    panic!("Resources[{i}] fails User: {v:?}");
+                }
+            }
+            check(&set, "ListResponse", "GET /Groups", &c.call(Method::GET, "/Groups", None).await, 200);
+            check(&set, "ListResponse", "count=0", &c.call(Method::GET, "/Users?count=0", None).await, 200);
+            check(&set, "ListResponse", "POST /.search", &c.call(Method::POST, "/Users/.search", Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": "userName sw \"tess\""}))).await, 200);
+
+            check(&set, "Error", "GET unknown user", &c.call(Method::GET, "/Users/9d4b9f1e-0000-4000-8000-000000000000", None).await, 404);
+            check(&set, "Error", "duplicate userName", &c.call(Method::POST, "/Users", Some(json!({"schemas": [CORE_USER], "userName": "tess.ober"}))).await, 409);
+            check(&set, "Error", "bad filter", &c.call(Method::GET, "/Users?filter=userName%20regex%20%22x%22", None).await, 400);
+
+            let bulk = c
+                .call(
+                    Method::POST,
+                    "/Bulk",
+                    Some(json!({
+                        "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+                        "Operations": [
+                            {"method": "POST", "path": "/Users", "bulkId": "b1", "data": {"schemas": [CORE_USER], "userName": "bulk.one"}},
+                            {"method": "POST", "path": "/Users", "bulkId": "b2", "data": {"schemas": [CORE_USER], "userName": "tess.ober"}},
+                            {"method": "DELETE", "path": "/Users/9d4b9f1e-0000-4000-8000-000000000000"},
+                            {"method": "PATCH", "path": format!("/Groups/{gid}"), "data": {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "add", "path": "members", "value": [{"value": "bulkId:b1"}]}]}}
+                        ]
+                    })),
+                )
+                .await;
+            assert_eq!(bulk.0, 200, "{:#}", bulk.1);
+            // Known reference-server deviation: RFC 7644 §3.7 requires `location` in every
+            // result except a failed POST, but src/server/bulk.rs answers every failed
+            // operation through `op_error(.., None, ..)`, so the failed DELETE has none. Reported
+            // to the lead; when it is fixed this assertion fails and becomes a plain `check`.
+            let violations = set.validate("BulkResponse", &bulk.1).err().unwrap_or_default();
+            assert_eq!(
+                violations,
+                vec!["/Operations/2: \"location\" is a required property".to_string()],
+                "{:#}",
+                bulk.1
+            );
+            let mut without_failed_delete = bulk.1.clone();
+            if let Some(ops) = without_failed_delete["Operations"].as_array_mut() {
+                ops.remove(2);
+            }
+            check(&set, "BulkResponse", "POST /Bulk (other results)", &(200, without_failed_delete), 200);
+
+            check(&set, "ServiceProviderConfig", "GET /ServiceProviderConfig", &c.call(Method::GET, "/ServiceProviderConfig", None).await, 200);
+            for (endpoint, item_schema) in [("/ResourceTypes", "ResourceType"), ("/Schemas", "Schema")] {
+                let listed = c.call(Method::GET, endpoint, None).await;
+                check(&set, "ListResponse", endpoint, &listed, 200);
+                let items = listed.1["Resources"].as_array().cloned().unwrap_or_default();
+                assert!(!items.is_empty(), "{endpoint} lists nothing");
+                for item in &items {
+                    if let Err(v) = set.validate(item_schema, item) {
+                        panic!("{endpoint} entry fails {item_schema}:\n{}\n{item:#}", v.join("\n"));
+                    }
+                    // The single-resource endpoint answers the same document.
+                    let id = item["id"].as_str().or_else(|| item["name"].as_str()).unwrap_or_default();
+                    let one = c.call(Method::GET, &format!("{endpoint}/{id}"), None).await;
+                    check(&set, item_schema, &format!("GET {endpoint}/{id}"), &one, 200);
+                }
+            }
+            check(&set, "Error", "unknown schema", &c.call(Method::GET, "/Schemas/urn:example:nope:1.0", None).await, 404);
+
+            let _ = server.stop().await;
+        }
+
+        #[tokio::test]
+        async fn asana_contract_responses_conform() {
+            use reqwest::Method;
+            let set = set();
+            let (server, c) = serve(Contract::Asana).await;
+            let user = c
+                .call(
+                    Method::POST,
+                    "/Users",
+                    Some(json!({
+                        "schemas": [CORE_USER, ENT],
+                        "userName": "ravi@example.com",
+                        "name": {"formatted": "Ravi Tal"},
+                        "emails": [{"value": "ravi@example.com", "primary": true}],
+                        "active": true,
+                        "title": "Designer",
+                        "preferredLanguage": "en",
+                        "addresses": [{"locality": "Lyon", "region": "ARA", "country": "FR"}],
+                        "phoneNumbers": [{"value": "555-0101"}],
+                        "userType": "enterprise",
+                        ENT: {"department": "Brand", "division": "Product", "manager": {"value": "0"}}
+                    })),
+                )
+                .await;
+            check(&set, "asana/User", "POST /Users (asana)", &user, 201);
+            let uid = user.1["id"].as_str().unwrap_or_default().to_string();
+            check(&set, "asana/User", "GET /Users/{id} (asana)", &c.call(Method::GET, &format!("/Users/{uid}"), None).await, 200);
+            let team = c
+                .call(
+                    Method::POST,
+                    "/Groups",
+                    Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Brand", "members": [{"value": uid}]})),
+                )
+                .await;
+            check(&set, "asana/Group", "POST /Groups (asana)", &team, 201);
+            check(&set, "ListResponse", "GET /Users?filter (asana)", &c.call(Method::GET, "/Users?filter=userName%20eq%20%22ravi@example.com%22", None).await, 200);
+            check(&set, "ServiceProviderConfig", "SPC (asana)", &c.call(Method::GET, "/ServiceProviderConfig", None).await, 200);
+            check(&set, "Error", "POST /Bulk (asana)", &c.call(Method::POST, "/Bulk", Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": []}))).await, 501);
+            let _ = server.stop().await;
+        }
+    }
+}
