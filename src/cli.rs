@@ -1,7 +1,7 @@
 //! Command-line interface (clap derive). Each subcommand is added when it really works.
 
-use crate::server::contract::Contract;
 use crate::report::Format;
+use crate::server::contract::Contract;
 use crate::server::faults::{self, Fault, Faults};
 use crate::server::store::SyncMode;
 use crate::server::{self, ServerConfig};

@@ -17,7 +17,12 @@ fn parse_headers(raw: &[String]) -> Result<Vec<(String, String)>, String> {
             h.split_once(':')
                 .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
                 .filter(|(n, _)| !n.is_empty())
-                .ok_or_else(|| format!("--header must look like `Name: value`, got {:?}", h.split(':').next().unwrap_or("")))
+                .ok_or_else(|| {
+                    format!(
+                        "--header must look like `Name: value`, got {:?}",
+                        h.split(':').next().unwrap_or("")
+                    )
+                })
         })
         .collect()
 }
@@ -50,10 +55,16 @@ pub fn run(args: RunArgs) -> ExitCode {
     }
     if let Some(u) = &args.url {
         if u.starts_with("http://") && !is_loopback(u) {
-            eprintln!("warning: {u} is plain http to a non-loopback host: the token travels unencrypted");
+            eprintln!(
+                "warning: {u} is plain http to a non-loopback host: the token travels unencrypted"
+            );
         }
     }
-    let formats = if args.formats.is_empty() { Format::ALL.to_vec() } else { args.formats.clone() };
+    let formats = if args.formats.is_empty() {
+        Format::ALL.to_vec()
+    } else {
+        args.formats.clone()
+    };
     let reporters = match report::build(&formats, &args.report_dir, TerminalOptions::from_env()) {
         Ok(r) => r,
         Err(e) => {
@@ -94,7 +105,12 @@ pub fn run(args: RunArgs) -> ExitCode {
     }
     match outcome {
         Ok(result) if result.passed => ExitCode::from(exit::OK),
-        Ok(result) if result.stats.errors > 0 && !result.tests.iter().any(|t| t.outcome == crate::results::Outcome::Fail && t.level >= opts.fail_on) => {
+        Ok(result)
+            if result.stats.errors > 0
+                && !result.tests.iter().any(|t| {
+                    t.outcome == crate::results::Outcome::Fail && t.level >= opts.fail_on
+                }) =>
+        {
             ExitCode::from(exit::RUNTIME)
         }
         Ok(_) => ExitCode::from(exit::CHECKS_FAILED),
@@ -129,7 +145,10 @@ pub fn lint(args: LintArgs) -> ExitCode {
     match runner::load_and_check(&args.path, &args.profile) {
         Ok((_, suites, _)) => {
             let tests: usize = suites.iter().map(|s| s.suite.tests.len()).sum();
-            println!("{} suite file(s), {tests} test(s): no problems", suites.len());
+            println!(
+                "{} suite file(s), {tests} test(s): no problems",
+                suites.len()
+            );
             ExitCode::from(exit::OK)
         }
         Err(RunError::Suites(errors)) => {
@@ -151,7 +170,13 @@ pub fn cleanup(args: CleanupArgs) -> ExitCode {
             return ExitCode::from(exit::USAGE);
         }
     };
-    let target = match Target::new(&args.url, args.token.as_deref(), &headers, args.timeout, args.insecure) {
+    let target = match Target::new(
+        &args.url,
+        args.token.as_deref(),
+        &headers,
+        args.timeout,
+        args.insecure,
+    ) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("error: {e}");
@@ -161,7 +186,10 @@ pub fn cleanup(args: CleanupArgs) -> ExitCode {
     let ledger = match Ledger::open(&args.ledger) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("error: cannot read the ledger {}: {e}", args.ledger.display());
+            eprintln!(
+                "error: cannot read the ledger {}: {e}",
+                args.ledger.display()
+            );
             return ExitCode::from(exit::USAGE);
         }
     };

@@ -58,26 +58,59 @@ pub fn check_step(expect: &Expect, resp: &HttpResponse, ctx: &Ctx<'_>) -> Vec<Ch
         } else {
             Err(format!("status {}", resp.status))
         };
-        out.push(check("status", format!("status {}", want.describe()), res, (ctx.pos)(&status.referenced)));
+        out.push(check(
+            "status",
+            format!("status {}", want.describe()),
+            res,
+            (ctx.pos)(&status.referenced),
+        ));
     }
     for (name, pred) in &expect.headers {
         let value = resp.header(name).map(|v| Value::String(v.to_string()));
-        let res = eval_predicate(&pred.value, value.as_ref().map(std::slice::from_ref).unwrap_or(&[]), ctx);
-        out.push(check("header", format!("header {name} {}", describe(&pred.value)), res, (ctx.pos)(&pred.referenced)));
+        let res = eval_predicate(
+            &pred.value,
+            value.as_ref().map(std::slice::from_ref).unwrap_or(&[]),
+            ctx,
+        );
+        out.push(check(
+            "header",
+            format!("header {name} {}", describe(&pred.value)),
+            res,
+            (ctx.pos)(&pred.referenced),
+        ));
     }
     if let Some(name) = &expect.schema {
         let res = match &body {
             None => Err("body is not JSON".to_string()),
-            Some(b) => ctx.schemas.validate(&name.value, b).map_err(|errs| errs.join("; ")),
+            Some(b) => ctx
+                .schemas
+                .validate(&name.value, b)
+                .map_err(|errs| errs.join("; ")),
         };
-        out.push(check("schema", format!("body satisfies the {} schema", name.value), res, (ctx.pos)(&name.referenced)));
+        out.push(check(
+            "schema",
+            format!("body satisfies the {} schema", name.value),
+            res,
+            (ctx.pos)(&name.referenced),
+        ));
     }
     for pa in &expect.jsonpath {
         let res = eval_path(&pa.value, body.as_ref(), ctx);
-        out.push(check("jsonpath", format!("{} {}", pa.value.path, describe_path(&pa.value)), res, (ctx.pos)(&pa.referenced)));
+        out.push(check(
+            "jsonpath",
+            format!("{} {}", pa.value.path, describe_path(&pa.value)),
+            res,
+            (ctx.pos)(&pa.referenced),
+        ));
     }
     if let Some(sc) = &expect.scim {
-        out.extend(check_scim(&sc.value, resp, body.as_ref(), ctx, (ctx.pos)(&sc.referenced)));
+        out.extend(check_scim(
+            &sc.value,
+            resp,
+            body.as_ref(),
+            ctx,
+            (ctx.pos)(&sc.referenced),
+        ));
     }
     out
 }
@@ -85,7 +118,11 @@ pub fn check_step(expect: &Expect, resp: &HttpResponse, ctx: &Ctx<'_>) -> Vec<Ch
 fn describe(p: &Predicate) -> String {
     let mut parts = Vec::new();
     if let Some(e) = p.exists {
-        parts.push(if e { "exists".to_string() } else { "is absent".to_string() });
+        parts.push(if e {
+            "exists".to_string()
+        } else {
+            "is absent".to_string()
+        });
     }
     if let Some(v) = &p.equals {
         parts.push(format!("equals {}", short(v)));
@@ -105,7 +142,11 @@ fn describe(p: &Predicate) -> String {
     if let Some(l) = &p.length {
         parts.push(match l {
             LengthSpec::Exactly(n) => format!("has length {n}"),
-            LengthSpec::Bounds { min, max } => format!("has length in {}..={}", min.map(|m| m.to_string()).unwrap_or_default(), max.map(|m| m.to_string()).unwrap_or_default()),
+            LengthSpec::Bounds { min, max } => format!(
+                "has length in {}..={}",
+                min.map(|m| m.to_string()).unwrap_or_default(),
+                max.map(|m| m.to_string()).unwrap_or_default()
+            ),
         });
     }
     if p.ignore_case {
@@ -146,7 +187,11 @@ fn eval_predicate(p: &Predicate, nodes: &[Value], ctx: &Ctx<'_>) -> Result<(), S
             _ => {}
         }
     }
-    let needs_value = p.equals.is_some() || p.contains.is_some() || p.matches.is_some() || p.json_type.is_some() || p.length.is_some();
+    let needs_value = p.equals.is_some()
+        || p.contains.is_some()
+        || p.matches.is_some()
+        || p.json_type.is_some()
+        || p.length.is_some();
     let value = match nodes {
         [] if needs_value => return Err("nothing there".into()),
         [] => return Ok(()),
@@ -168,8 +213,12 @@ fn eval_predicate(p: &Predicate, nodes: &[Value], ctx: &Ctx<'_>) -> Result<(), S
     if let Some(expected) = &p.contains {
         let want = render(expected, ctx)?;
         let ok = match (&value, &want) {
-            (Value::Array(items), w) => items.iter().any(|i| loose_eq(i, w, p.ignore_case) || object_contains(i, w)),
-            (Value::String(s), Value::String(w)) if p.ignore_case => value::fold(s).contains(&value::fold(w)),
+            (Value::Array(items), w) => items
+                .iter()
+                .any(|i| loose_eq(i, w, p.ignore_case) || object_contains(i, w)),
+            (Value::String(s), Value::String(w)) if p.ignore_case => {
+                value::fold(s).contains(&value::fold(w))
+            }
             (Value::String(s), Value::String(w)) => s.contains(w.as_str()),
             (Value::Object(_), Value::Object(_)) => object_contains(&value, &want),
             _ => false,
@@ -179,7 +228,8 @@ fn eval_predicate(p: &Predicate, nodes: &[Value], ctx: &Ctx<'_>) -> Result<(), S
         }
     }
     if let Some(re) = &p.matches {
-        let rx = regex_lite::Regex::new(re).map_err(|e| format!("invalid regular expression: {e}"))?;
+        let rx =
+            regex_lite::Regex::new(re).map_err(|e| format!("invalid regular expression: {e}"))?;
         match &value {
             Value::String(s) if rx.is_match(s) => {}
             other => return Err(short(other)),
@@ -208,7 +258,9 @@ fn eval_predicate(p: &Predicate, nodes: &[Value], ctx: &Ctx<'_>) -> Result<(), S
         };
         let ok = match l {
             LengthSpec::Exactly(want) => n == *want,
-            LengthSpec::Bounds { min, max } => min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m),
+            LengthSpec::Bounds { min, max } => {
+                min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m)
+            }
         };
         if !ok {
             return Err(format!("length {n}"));
@@ -231,7 +283,9 @@ fn json_type_name(v: &Value) -> &'static str {
 /// Every member of `want` (an object) is in `have` with an equal value.
 fn object_contains(have: &Value, want: &Value) -> bool {
     match (have, want) {
-        (Value::Object(h), Value::Object(w)) => w.iter().all(|(k, v)| h.get(k).is_some_and(|x| x == v || object_contains(x, v))),
+        (Value::Object(h), Value::Object(w)) => w
+            .iter()
+            .all(|(k, v)| h.get(k).is_some_and(|x| x == v || object_contains(x, v))),
         _ => false,
     }
 }
@@ -250,7 +304,8 @@ fn eval_path(pa: &PathAssertion, body: Option<&Value>, ctx: &Ctx<'_>) -> Result<
             other => other.to_vec(),
         };
         for (i, item) in items.iter().enumerate() {
-            eval_predicate(each, std::slice::from_ref(item), ctx).map_err(|e| format!("item {i}: {e}"))?;
+            eval_predicate(each, std::slice::from_ref(item), ctx)
+                .map_err(|e| format!("item {i}: {e}"))?;
         }
     }
     Ok(())
@@ -269,7 +324,9 @@ fn resource_type<'r>(sc: &ScimExpect, path: &str) -> Option<&'r ResourceType> {
             None
         }
     })?;
-    reg.resource_types().into_iter().find(|rt| rt.name.eq_ignore_ascii_case(&name))
+    reg.resource_types()
+        .into_iter()
+        .find(|rt| rt.name.eq_ignore_ascii_case(&name))
 }
 
 /// The type of one returned resource, from its meta or schemas, falling back to `default`.
@@ -279,16 +336,31 @@ fn type_of<'r>(res: &Value, default: Option<&'r ResourceType>) -> Option<&'r Res
     let by_schema = res.get("schemas").and_then(Value::as_array).and_then(|s| {
         reg.resource_types()
             .into_iter()
-            .find(|rt| s.iter().any(|u| u.as_str().is_some_and(|u| u.eq_ignore_ascii_case(&rt.schema.id))))
+            .find(|rt| {
+                s.iter().any(|u| {
+                    u.as_str()
+                        .is_some_and(|u| u.eq_ignore_ascii_case(&rt.schema.id))
+                })
+            })
             .map(|rt| rt.name.clone())
     });
     match by_meta.map(String::from).or(by_schema) {
-        Some(n) => reg.resource_types().into_iter().find(|rt| rt.name.eq_ignore_ascii_case(&n)).or(default),
+        Some(n) => reg
+            .resource_types()
+            .into_iter()
+            .find(|rt| rt.name.eq_ignore_ascii_case(&n))
+            .or(default),
         None => default,
     }
 }
 
-fn check_scim(sc: &ScimExpect, resp: &HttpResponse, body: Option<&Value>, ctx: &Ctx<'_>, source: String) -> Vec<CheckResult> {
+fn check_scim(
+    sc: &ScimExpect,
+    resp: &HttpResponse,
+    body: Option<&Value>,
+    ctx: &Ctx<'_>,
+    source: String,
+) -> Vec<CheckResult> {
     let mut out = Vec::new();
     let rt = resource_type(sc, ctx.path);
     if let Some(want) = &sc.error {
@@ -307,33 +379,66 @@ fn check_scim(sc: &ScimExpect, resp: &HttpResponse, body: Option<&Value>, ctx: &
             (_, _, None) => Err("cannot tell the resource type (set scim.resource_type)".into()),
             (Some(sent), Some(b), Some(rt)) => matches_sent(rt, sent, b),
         };
-        out.push(check("scim.matches_sent", "the returned resource carries what was sent".into(), res, source.clone()));
+        out.push(check(
+            "scim.matches_sent",
+            "the returned resource carries what was sent".into(),
+            res,
+            source.clone(),
+        ));
     }
     if let Some(f) = &sc.all_match {
         let res = ctx
             .templates
             .render_string(f, ctx.scope)
             .and_then(|f| all_match(&f, body, rt));
-        out.push(check("scim.all_match", format!("every returned resource satisfies `{f}`"), res, source.clone()));
+        out.push(check(
+            "scim.all_match",
+            format!("every returned resource satisfies `{f}`"),
+            res,
+            source.clone(),
+        ));
     }
     if let Some(s) = &sc.sorted_by {
         let res = sorted_by(&s.attribute, s.descending, body, rt);
-        let order = if s.descending { "descending" } else { "ascending" };
-        out.push(check("scim.sorted_by", format!("Resources sorted by {} ({order})", s.attribute), res, source));
+        let order = if s.descending {
+            "descending"
+        } else {
+            "ascending"
+        };
+        out.push(check(
+            "scim.sorted_by",
+            format!("Resources sorted by {} ({order})", s.attribute),
+            res,
+            source,
+        ));
     }
     out
 }
 
 fn scim_error(resp: &HttpResponse, body: Option<&Value>, want: &str) -> Result<(), String> {
-    let b = body.ok_or_else(|| format!("body is not JSON: {}", short(&Value::String(resp.text()))))?;
-    let schemas_ok = b.get("schemas").and_then(Value::as_array).is_some_and(|a| a.iter().any(|s| s == ERROR_URN));
+    let b =
+        body.ok_or_else(|| format!("body is not JSON: {}", short(&Value::String(resp.text()))))?;
+    let schemas_ok = b
+        .get("schemas")
+        .and_then(Value::as_array)
+        .is_some_and(|a| a.iter().any(|s| s == ERROR_URN));
     if !schemas_ok {
         return Err(format!("schemas does not list {ERROR_URN}"));
     }
     match b.get("status") {
         Some(Value::String(s)) if s == &resp.status.to_string() => {}
-        Some(Value::String(s)) => return Err(format!("status member {s:?} differs from the HTTP status {}", resp.status)),
-        Some(other) => return Err(format!("status member is {} — RFC 7644 §3.12 makes it a string", short(other))),
+        Some(Value::String(s)) => {
+            return Err(format!(
+                "status member {s:?} differs from the HTTP status {}",
+                resp.status
+            ))
+        }
+        Some(other) => {
+            return Err(format!(
+                "status member is {} — RFC 7644 §3.12 makes it a string",
+                short(other)
+            ))
+        }
         None => return Err("no status member".into()),
     }
     if want != "any" {
@@ -348,7 +453,8 @@ fn scim_error(resp: &HttpResponse, body: Option<&Value>, want: &str) -> Result<(
 
 /// Whether `got` carries every client-settable value of `sent`, under the attribute rules.
 pub fn matches_sent(rt: &ResourceType, sent: &Value, got: &Value) -> Result<(), String> {
-    let sent = resource::canonicalize(rt, sent).map_err(|e| format!("the sent body itself is invalid: {}", e.detail))?;
+    let sent = resource::canonicalize(rt, sent)
+        .map_err(|e| format!("the sent body itself is invalid: {}", e.detail))?;
     let got = resource::canonicalize(rt, got).unwrap_or_else(|_| got.clone());
     let (Some(s), Some(g)) = (sent.as_object(), got.as_object()) else {
         return Err("not an object".into());
@@ -362,7 +468,13 @@ pub fn matches_sent(rt: &ResourceType, sent: &Value, got: &Value) -> Result<(), 
             let empty = Map::new();
             let gext = g.get(k).and_then(Value::as_object).unwrap_or(&empty);
             for (ek, ev) in v.as_object().into_iter().flatten() {
-                compare_attr(ext.attribute(ek), &format!("{k}:{ek}"), ev, get_ci(gext, ek), &mut problems);
+                compare_attr(
+                    ext.attribute(ek),
+                    &format!("{k}:{ek}"),
+                    ev,
+                    get_ci(gext, ek),
+                    &mut problems,
+                );
             }
             continue;
         }
@@ -378,10 +490,18 @@ pub fn matches_sent(rt: &ResourceType, sent: &Value, got: &Value) -> Result<(), 
 
 /// Attributes a client cannot expect back as sent.
 fn not_echoed(def: &AttributeDef) -> bool {
-    def.mutability == Mutability::ReadOnly || def.mutability == Mutability::WriteOnly || def.returned == Returned::Never
+    def.mutability == Mutability::ReadOnly
+        || def.mutability == Mutability::WriteOnly
+        || def.returned == Returned::Never
 }
 
-fn compare_attr(def: Option<&AttributeDef>, name: &str, sent: &Value, got: Option<&Value>, problems: &mut Vec<String>) {
+fn compare_attr(
+    def: Option<&AttributeDef>,
+    name: &str,
+    sent: &Value,
+    got: Option<&Value>,
+    problems: &mut Vec<String>,
+) {
     let Some(def) = def else { return };
     if not_echoed(def) || sent.is_null() {
         return;
@@ -405,7 +525,10 @@ fn compare_attr(def: Option<&AttributeDef>, name: &str, sent: &Value, got: Optio
         }
         (_, true, Value::Array(items), Value::Array(have)) => {
             for item in items {
-                if !have.iter().any(|h| value::equals(Some(def), item, h) || item == h) {
+                if !have
+                    .iter()
+                    .any(|h| value::equals(Some(def), item, h) || item == h)
+                {
                     problems.push(format!("{name}: {} missing", short(item)));
                 }
             }
@@ -438,7 +561,8 @@ fn resources(body: Option<&Value>) -> Result<&Vec<Value>, String> {
 }
 
 fn all_match(f: &str, body: Option<&Value>, rt: Option<&ResourceType>) -> Result<(), String> {
-    let parsed = filter::parse(f).map_err(|e| format!("the expectation's filter is invalid: {}", e.detail))?;
+    let parsed = filter::parse(f)
+        .map_err(|e| format!("the expectation's filter is invalid: {}", e.detail))?;
     let items = resources(body)?;
     for (i, r) in items.iter().enumerate() {
         let Some(t) = type_of(r, rt) else {
@@ -470,14 +594,24 @@ fn sort_key<'a>(rt: &ResourceType, r: &'a Value, attr: &str) -> Option<&'a Value
     };
     match (resolved.sub, item) {
         (Some(sub), Value::Object(o)) => get_ci(o, &sub.name),
-        (None, Value::Object(o)) if resolved.attr.attr_type == AttrType::Complex => get_ci(o, "value"),
+        (None, Value::Object(o)) if resolved.attr.attr_type == AttrType::Complex => {
+            get_ci(o, "value")
+        }
         (_, v) => Some(v),
     }
 }
 
-fn sorted_by(attr: &str, descending: bool, body: Option<&Value>, rt: Option<&ResourceType>) -> Result<(), String> {
+fn sorted_by(
+    attr: &str,
+    descending: bool,
+    body: Option<&Value>,
+    rt: Option<&ResourceType>,
+) -> Result<(), String> {
     let rt = rt.ok_or("cannot tell the resource type (set scim.resource_type)")?;
-    let def = rt.resolve_str(attr).map(|r| r.leaf()).ok_or_else(|| format!("unknown attribute {attr}"))?;
+    let def = rt
+        .resolve_str(attr)
+        .map(|r| r.leaf())
+        .ok_or_else(|| format!("unknown attribute {attr}"))?;
     let items = resources(body)?;
     for (i, pair) in items.windows(2).enumerate() {
         let (a, b) = (sort_key(rt, &pair[0], attr), sort_key(rt, &pair[1], attr));

@@ -16,10 +16,18 @@ pub struct Unreachable(pub String);
 
 async fn get_json(target: &Target, path: &str) -> Result<Result<Value, String>, Unreachable> {
     let url = target.url(path).map_err(Unreachable)?;
-    match target.send("GET", url, &BTreeMap::new(), None, Auth::Default).await {
-        Ok(r) if r.status == 200 => Ok(r.json().ok_or_else(|| format!("GET {path}: 200 but the body is not JSON"))),
+    match target
+        .send("GET", url, &BTreeMap::new(), None, Auth::Default)
+        .await
+    {
+        Ok(r) if r.status == 200 => Ok(r
+            .json()
+            .ok_or_else(|| format!("GET {path}: 200 but the body is not JSON"))),
         Ok(r) => Ok(Err(format!("GET {path} answered {}", r.status))),
-        Err(e @ (HttpError::Connect(_) | HttpError::Timeout(_))) => Err(Unreachable(format!("cannot reach {}: {e}", target.base_url))),
+        Err(e @ (HttpError::Connect(_) | HttpError::Timeout(_))) => Err(Unreachable(format!(
+            "cannot reach {}: {e}",
+            target.base_url
+        ))),
         Err(e) => Ok(Err(format!("GET {path}: {e}"))),
     }
 }
@@ -30,7 +38,11 @@ pub async fn discover(target: &Target, prefix: &str) -> Result<Discovery, Unreac
     match get_json(target, "/ServiceProviderConfig").await? {
         Ok(spc) => {
             for f in Feature::ALL {
-                let on = spc.get(f.spc_key()).and_then(|v| v.get("supported")).and_then(Value::as_bool).unwrap_or(false);
+                let on = spc
+                    .get(f.spc_key())
+                    .and_then(|v| v.get("supported"))
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
                 d.features.insert(f.spc_key().to_string(), on);
             }
         }
@@ -39,12 +51,26 @@ pub async fn discover(target: &Target, prefix: &str) -> Result<Discovery, Unreac
     match get_json(target, "/ResourceTypes").await? {
         Ok(rts) => {
             // A ListResponse (RFC 7644 §4) or, from some servers, a bare array.
-            let items = rts.get("Resources").and_then(Value::as_array).or_else(|| rts.as_array()).cloned().unwrap_or_default();
+            let items = rts
+                .get("Resources")
+                .and_then(Value::as_array)
+                .or_else(|| rts.as_array())
+                .cloned()
+                .unwrap_or_default();
             for rt in items {
-                if let Some(name) = rt.get("name").or_else(|| rt.get("id")).and_then(Value::as_str) {
+                if let Some(name) = rt
+                    .get("name")
+                    .or_else(|| rt.get("id"))
+                    .and_then(Value::as_str)
+                {
                     d.resource_types.push(name.to_string());
                 }
-                for ext in rt.get("schemaExtensions").and_then(Value::as_array).into_iter().flatten() {
+                for ext in rt
+                    .get("schemaExtensions")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
                     if let Some(s) = ext.get("schema").and_then(Value::as_str) {
                         if !d.extensions.iter().any(|e| e == s) {
                             d.extensions.push(s.to_string());
@@ -70,12 +96,17 @@ pub async fn discover(target: &Target, prefix: &str) -> Result<Discovery, Unreac
         "filter": format!("userName eq \"{prefix}-probe\""),
         "count": 1,
     });
-    for (probe, path) in [(Probe::Search, "/Users/.search"), (Probe::RootSearch, "/.search")] {
+    for (probe, path) in [
+        (Probe::Search, "/Users/.search"),
+        (Probe::RootSearch, "/.search"),
+    ] {
         let ok = post_ok(target, path, &search_body).await;
         d.probes.insert(probe_name(probe).into(), ok);
     }
     let me = match target.url("/Me") {
-        Ok(u) => matches!(target.send("GET", u, &BTreeMap::new(), None, Auth::Default).await, Ok(r) if r.status == 200),
+        Ok(u) => {
+            matches!(target.send("GET", u, &BTreeMap::new(), None, Auth::Default).await, Ok(r) if r.status == 200)
+        }
         Err(_) => false,
     };
     d.probes.insert(probe_name(Probe::Me).into(), me);
@@ -83,9 +114,14 @@ pub async fn discover(target: &Target, prefix: &str) -> Result<Discovery, Unreac
 }
 
 async fn post_ok(target: &Target, path: &str, body: &Value) -> bool {
-    let Ok(url) = target.url(path) else { return false };
+    let Ok(url) = target.url(path) else {
+        return false;
+    };
     let mut headers = BTreeMap::new();
-    headers.insert("content-type".to_string(), "application/scim+json".to_string());
+    headers.insert(
+        "content-type".to_string(),
+        "application/scim+json".to_string(),
+    );
     matches!(
         target.send("POST", url, &headers, Some(body.to_string().into_bytes()), Auth::Default).await,
         Ok(r) if r.status == 200 && r.json().is_some_and(|b| b.get("Resources").is_some() || b.get("totalResults").is_some())

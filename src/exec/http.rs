@@ -79,13 +79,16 @@ impl Target {
         let mut auth_headers = Vec::new();
         let mut secrets = Vec::new();
         if let Some(t) = token.filter(|t| !t.is_empty()) {
-            let v = HeaderValue::from_str(&format!("Bearer {t}")).map_err(|_| "the token contains characters not allowed in a header".to_string())?;
+            let v = HeaderValue::from_str(&format!("Bearer {t}"))
+                .map_err(|_| "the token contains characters not allowed in a header".to_string())?;
             auth_headers.push((AUTHORIZATION, v));
             secrets.push(t.to_string());
         }
         for (name, value) in headers {
-            let n = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| format!("invalid header name {name:?}"))?;
-            let v = HeaderValue::from_str(value.trim()).map_err(|_| format!("invalid value for header {name}"))?;
+            let n = HeaderName::from_bytes(name.trim().as_bytes())
+                .map_err(|_| format!("invalid header name {name:?}"))?;
+            let v = HeaderValue::from_str(value.trim())
+                .map_err(|_| format!("invalid value for header {name}"))?;
             auth_headers.push((n, v));
             if value.trim().len() >= 4 {
                 secrets.push(value.trim().to_string());
@@ -122,11 +125,19 @@ impl Target {
         if path.starts_with("http://") || path.starts_with("https://") {
             let u = Url::parse(path).map_err(|e| format!("invalid URL {path:?}: {e}"))?;
             if u.origin() != self.base_url.origin() {
-                return Err(format!("refusing to send a request to {} : it is not the target's origin", u.origin().ascii_serialization()));
+                return Err(format!(
+                    "refusing to send a request to {} : it is not the target's origin",
+                    u.origin().ascii_serialization()
+                ));
             }
             return Ok(u);
         }
-        let joined = format!("{}{}{}", self.base_url.as_str().trim_end_matches('/'), if path.starts_with('/') { "" } else { "/" }, path);
+        let joined = format!(
+            "{}{}{}",
+            self.base_url.as_str().trim_end_matches('/'),
+            if path.starts_with('/') { "" } else { "/" },
+            path
+        );
         Url::parse(&joined).map_err(|e| format!("invalid path {path:?}: {e}"))
     }
 
@@ -139,7 +150,8 @@ impl Target {
         body: Option<Vec<u8>>,
         auth: Auth,
     ) -> Result<HttpResponse, HttpError> {
-        let m = Method::from_bytes(method.as_bytes()).map_err(|_| HttpError::Other(format!("invalid method {method}")))?;
+        let m = Method::from_bytes(method.as_bytes())
+            .map_err(|_| HttpError::Other(format!("invalid method {method}")))?;
         let mut rb = self.client.request(m, url);
         match auth {
             Auth::Default => {
@@ -203,7 +215,10 @@ impl Target {
         headers
             .iter()
             .map(|(k, v)| {
-                let value = if k == AUTHORIZATION || k.as_str().eq_ignore_ascii_case("cookie") || k.as_str().eq_ignore_ascii_case("set-cookie") {
+                let value = if k == AUTHORIZATION
+                    || k.as_str().eq_ignore_ascii_case("cookie")
+                    || k.as_str().eq_ignore_ascii_case("set-cookie")
+                {
                     REDACTED.to_string()
                 } else {
                     self.redact(&String::from_utf8_lossy(v.as_bytes()))
@@ -214,7 +229,11 @@ impl Target {
     }
 
     /// The request headers a step sent, as recorded (credentials shown as redacted).
-    pub fn record_request_headers(&self, step_headers: &BTreeMap<String, String>, auth: Auth) -> BTreeMap<String, String> {
+    pub fn record_request_headers(
+        &self,
+        step_headers: &BTreeMap<String, String>,
+        auth: Auth,
+    ) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
         match auth {
             Auth::Default => {
@@ -224,7 +243,10 @@ impl Target {
             }
             Auth::None => {}
             Auth::Invalid => {
-                out.insert("authorization".into(), "Bearer (deliberately invalid token)".into());
+                out.insert(
+                    "authorization".into(),
+                    "Bearer (deliberately invalid token)".into(),
+                );
             }
         }
         for (k, v) in step_headers {

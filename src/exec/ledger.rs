@@ -47,7 +47,9 @@ impl Ledger {
         let text = std::fs::read_to_string(path)?;
         let mut entries: Vec<(String, bool)> = Vec::new();
         for line in text.lines() {
-            let Ok(v) = serde_json::from_str::<Value>(line) else { continue };
+            let Ok(v) = serde_json::from_str::<Value>(line) else {
+                continue;
+            };
             if let Some(u) = v.get("created").and_then(Value::as_str) {
                 if !entries.iter().any(|(e, _)| e == u) {
                     entries.push((u.to_string(), false));
@@ -102,7 +104,12 @@ impl Ledger {
     /// URLs created and not yet deleted, newest first (groups made of users go before them).
     pub fn pending(&self) -> Vec<String> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.iter().rev().filter(|(_, d)| !d).map(|(u, _)| u.clone()).collect()
+        entries
+            .iter()
+            .rev()
+            .filter(|(_, d)| !d)
+            .map(|(u, _)| u.clone())
+            .collect()
     }
 
     pub fn created(&self) -> usize {
@@ -111,7 +118,12 @@ impl Ledger {
 
     /// Deletes everything pending, `concurrency` at a time. A 404 counts as deleted (a test
     /// already removed it). `progress` is called after each resource.
-    pub async fn cleanup(&self, target: &Target, concurrency: usize, progress: &(dyn Fn(usize, usize) + Sync)) -> CleanupOutcome {
+    pub async fn cleanup(
+        &self,
+        target: &Target,
+        concurrency: usize,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> CleanupOutcome {
         let pending = self.pending();
         let total = pending.len();
         let mut left = BTreeMap::new();
@@ -119,14 +131,19 @@ impl Ledger {
         for chunk in pending.chunks(concurrency.max(1)) {
             let futs = chunk.iter().map(|u| async move {
                 let r = match target.url(u) {
-                    Ok(url) => target.send("DELETE", url, &BTreeMap::new(), None, Auth::Default).await.map_err(|e| e.to_string()),
+                    Ok(url) => target
+                        .send("DELETE", url, &BTreeMap::new(), None, Auth::Default)
+                        .await
+                        .map_err(|e| e.to_string()),
                     Err(e) => Err(e),
                 };
                 (u.clone(), r)
             });
             for (u, r) in futures::future::join_all(futs).await {
                 match r {
-                    Ok(resp) if (200..300).contains(&resp.status) || resp.status == 404 => self.record_deleted(&u),
+                    Ok(resp) if (200..300).contains(&resp.status) || resp.status == 404 => {
+                        self.record_deleted(&u)
+                    }
                     Ok(resp) => {
                         left.insert(u, format!("DELETE answered {}", resp.status));
                     }

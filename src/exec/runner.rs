@@ -9,8 +9,8 @@ use super::ledger::Ledger;
 use super::schema_check::SchemaSet;
 use super::template::{eval_vars, RunContext, Templates};
 use crate::results::{
-    CheckResult, CleanupSummary, Discovery, FeatureFinding, Level, Outcome, RequestRecord, RequirementRef, ResponseRecord, RunEvent,
-    RunResult, Stats, StepResult, TestResult,
+    CheckResult, CleanupSummary, Discovery, FeatureFinding, Level, Outcome, RequestRecord,
+    RequirementRef, ResponseRecord, RunEvent, RunResult, Stats, StepResult, TestResult,
 };
 use crate::server::faults::Fault;
 use crate::server::{self, ServerConfig};
@@ -71,7 +71,10 @@ struct Shared {
 }
 
 /// Loads the profile and the suites and checks them (what `scimtest lint` reports too).
-pub fn load_and_check(suites_dir: &std::path::Path, profile: &str) -> Result<(Profile, Vec<LoadedSuite>, SchemaSet), RunError> {
+pub fn load_and_check(
+    suites_dir: &std::path::Path,
+    profile: &str,
+) -> Result<(Profile, Vec<LoadedSuite>, SchemaSet), RunError> {
     let profile = Profile::load(suites_dir, profile).map_err(|e| RunError::Suites(vec![e]))?;
     let suites = load::load_dir(suites_dir).map_err(RunError::Suites)?;
     let schemas = SchemaSet::builtin().map_err(|e| RunError::Runtime(e.to_string()))?;
@@ -99,7 +102,10 @@ fn short_id() -> String {
 }
 
 /// Runs the suites and returns the whole result; `emit` receives every event as it happens.
-pub async fn run(opts: &RunOptions, emit: &mut (dyn FnMut(RunEvent) + Send)) -> Result<RunResult, RunError> {
+pub async fn run(
+    opts: &RunOptions,
+    emit: &mut (dyn FnMut(RunEvent) + Send),
+) -> Result<RunResult, RunError> {
     let started = Instant::now();
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let (profile, suites, schemas) = load_and_check(&opts.suites_dir, &opts.profile)?;
@@ -111,12 +117,26 @@ pub async fn run(opts: &RunOptions, emit: &mut (dyn FnMut(RunEvent) + Send)) -> 
             let token = uuid::Uuid::new_v4().simple().to_string();
             let mut cfg = ServerConfig::ephemeral(token.clone());
             cfg.faults = server::faults::Faults::new(opts.embedded_faults.iter().copied());
-            let srv = server::start(cfg).await.map_err(|e| RunError::Runtime(format!("cannot start the embedded server: {e}")))?;
+            let srv = server::start(cfg)
+                .await
+                .map_err(|e| RunError::Runtime(format!("cannot start the embedded server: {e}")))?;
             let url = srv.base_url.clone();
             (Some(srv), url, Some(token))
         }
     };
-    let result = run_against(opts, &profile, suites, schemas, &base_url, token.as_deref(), embedded.is_some(), started, started_at, emit).await;
+    let result = run_against(
+        opts,
+        &profile,
+        suites,
+        schemas,
+        &base_url,
+        token.as_deref(),
+        embedded.is_some(),
+        started,
+        started_at,
+        emit,
+    )
+    .await;
     if let Some(srv) = embedded {
         let _ = srv.stop().await;
     }
@@ -136,7 +156,8 @@ async fn run_against(
     started_at: String,
     emit: &mut (dyn FnMut(RunEvent) + Send),
 ) -> Result<RunResult, RunError> {
-    let target = Target::new(base_url, token, &opts.headers, opts.timeout, opts.insecure).map_err(RunError::Usage)?;
+    let target = Target::new(base_url, token, &opts.headers, opts.timeout, opts.insecure)
+        .map_err(RunError::Usage)?;
     let run_id = short_id();
     let prefix = format!("scimtest-{run_id}");
     let templates = Templates::new(RunContext {
@@ -145,9 +166,16 @@ async fn run_against(
         run_id: run_id.clone(),
         base_url: target.base_url.to_string(),
     });
-    let discovery = discovery::discover(&target, &prefix).await.map_err(|Unreachable(m)| RunError::Unreachable(m))?;
+    let discovery = discovery::discover(&target, &prefix)
+        .await
+        .map_err(|Unreachable(m)| RunError::Unreachable(m))?;
     let ledger_path = opts.report_dir.join("ledger.jsonl");
-    let ledger = Ledger::create(&ledger_path).map_err(|e| RunError::Runtime(format!("cannot write the ledger {}: {e}", ledger_path.display())))?;
+    let ledger = Ledger::create(&ledger_path).map_err(|e| {
+        RunError::Runtime(format!(
+            "cannot write the ledger {}: {e}",
+            ledger_path.display()
+        ))
+    })?;
 
     // Plan: what runs, what is skipped and why.
     let mut planned: Vec<(usize, usize)> = Vec::new();
@@ -160,12 +188,20 @@ async fn run_against(
             let test = &t.value;
             let mut tags = s.suite.tags.clone();
             tags.extend(test.tags.iter().cloned());
-            if !profile.includes_test(&tags, &test.profiles) || !selected(&opts.filters, &s.suite.id.value, &test.id.value, &tags) {
+            if !profile.includes_test(&tags, &test.profiles)
+                || !selected(&opts.filters, &s.suite.id.value, &test.id.value, &tags)
+            {
                 continue;
             }
             let requires = merged(&s.suite.requires, &test.requires);
             match discovery::unmet(&requires, &discovery) {
-                Some(reason) => skipped.push(skeleton(s, t, Requirements::builtin(), Outcome::Skip, Some(format!("skipped: {reason}")))),
+                Some(reason) => skipped.push(skeleton(
+                    s,
+                    t,
+                    Requirements::builtin(),
+                    Outcome::Skip,
+                    Some(format!("skipped: {reason}")),
+                )),
                 None => planned.push((si, ti)),
             }
         }
@@ -207,7 +243,10 @@ async fn run_against(
         while !interrupted && set.len() < jobs {
             let Some((si, ti)) = queue.next() else { break };
             let sh = shared.clone();
-            let id = format!("{}/{}", sh.suites[si].suite.id.value, sh.suites[si].suite.tests[ti].value.id.value);
+            let id = format!(
+                "{}/{}",
+                sh.suites[si].suite.id.value, sh.suites[si].suite.tests[ti].value.id.value
+            );
             emit(RunEvent::TestStarted { id });
             set.spawn(async move { run_test(&sh, si, ti).await });
         }
@@ -237,7 +276,13 @@ async fn run_against(
     }
     for (si, ti) in queue {
         let s = &shared.suites[si];
-        tests.push(skeleton(s, &s.suite.tests[ti], shared.requirements, Outcome::Skip, Some("skipped: run interrupted".into())));
+        tests.push(skeleton(
+            s,
+            &s.suite.tests[ti],
+            shared.requirements,
+            Outcome::Skip,
+            Some("skipped: run interrupted".into()),
+        ));
     }
 
     // Clean up everything the run created.
@@ -255,14 +300,21 @@ async fn run_against(
     let order: BTreeMap<String, usize> = shared
         .suites
         .iter()
-        .flat_map(|s| s.suite.tests.iter().map(move |t| format!("{}/{}", s.suite.id.value, t.value.id.value)))
+        .flat_map(|s| {
+            s.suite
+                .tests
+                .iter()
+                .map(move |t| format!("{}/{}", s.suite.id.value, t.value.id.value))
+        })
         .enumerate()
         .map(|(i, id)| (id, i))
         .collect();
     tests.sort_by_key(|t| order.get(&t.id).copied().unwrap_or(usize::MAX));
     let feature_findings = findings(&shared, &discovery, &tests).await;
     let stats = Stats::from_tests(&tests);
-    let failed_at_level = tests.iter().any(|t| t.outcome == Outcome::Fail && t.level >= opts.fail_on);
+    let failed_at_level = tests
+        .iter()
+        .any(|t| t.outcome == Outcome::Fail && t.level >= opts.fail_on);
     let passed = !failed_at_level && stats.errors == 0 && !interrupted;
     let result = RunResult {
         tool: "scimtest".into(),
@@ -295,7 +347,10 @@ fn selected(filters: &[String], suite: &str, test: &str, tags: &[String]) -> boo
     }
     let full = format!("{suite}/{test}");
     filters.iter().any(|f| {
-        glob_match(f, &full) || glob_match(f, suite) || glob_match(f, test) || tags.iter().any(|t| glob_match(f, t))
+        glob_match(f, &full)
+            || glob_match(f, suite)
+            || glob_match(f, test)
+            || tags.iter().any(|t| glob_match(f, t))
     })
 }
 
@@ -309,7 +364,13 @@ fn merged(a: &Requires, b: &Requires) -> Requires {
 }
 
 /// A result with no steps (skipped, or about to be filled in).
-fn skeleton(s: &LoadedSuite, t: &Spanned<crate::suite::model::Test>, reqs: &Requirements, outcome: Outcome, message: Option<String>) -> TestResult {
+fn skeleton(
+    s: &LoadedSuite,
+    t: &Spanned<crate::suite::model::Test>,
+    reqs: &Requirements,
+    outcome: Outcome,
+    message: Option<String>,
+) -> TestResult {
     let test = &t.value;
     let requirements: Vec<RequirementRef> = test
         .requirements
@@ -327,7 +388,11 @@ fn skeleton(s: &LoadedSuite, t: &Spanned<crate::suite::model::Test>, reqs: &Requ
             },
         })
         .collect();
-    let level = requirements.iter().map(|r| r.level).max().unwrap_or(Level::Must);
+    let level = requirements
+        .iter()
+        .map(|r| r.level)
+        .max()
+        .unwrap_or(Level::Must);
     let mut tags = s.suite.tags.clone();
     tags.extend(test.tags.iter().cloned());
     TestResult {
@@ -355,7 +420,9 @@ async fn run_test(sh: &Shared, si: usize, ti: usize) -> TestResult {
     let started = Instant::now();
     let mut result = skeleton(s, t, sh.requirements, Outcome::Pass, None);
     let mut scope = Map::new();
-    if let Err(e) = eval_vars(&sh.templates, &s.suite.vars, &mut scope).and_then(|_| eval_vars(&sh.templates, &t.value.vars, &mut scope)) {
+    if let Err(e) = eval_vars(&sh.templates, &s.suite.vars, &mut scope)
+        .and_then(|_| eval_vars(&sh.templates, &t.value.vars, &mut scope))
+    {
         result.outcome = Outcome::Error;
         result.message = Some(e);
         return result;
@@ -399,10 +466,23 @@ enum StepVerdict {
     Error(String),
 }
 
-async fn run_step(sh: &Shared, s: &LoadedSuite, step: &Spanned<Step>, n: usize, scope: &mut Map<String, Value>) -> (StepResult, StepVerdict) {
+async fn run_step(
+    sh: &Shared,
+    s: &LoadedSuite,
+    step: &Spanned<Step>,
+    n: usize,
+    scope: &mut Map<String, Value>,
+) -> (StepResult, StepVerdict) {
     let st = &step.value;
     let source = s.pos(&step.referenced);
-    let name = st.name.clone().unwrap_or_else(|| format!("step {}: {} {}", n + 1, st.request.method.value, st.request.path.value));
+    let name = st.name.clone().unwrap_or_else(|| {
+        format!(
+            "step {}: {} {}",
+            n + 1,
+            st.request.method.value,
+            st.request.path.value
+        )
+    });
     let mut record = StepResult {
         name,
         source: source.clone(),
@@ -465,7 +545,11 @@ async fn run_step(sh: &Shared, s: &LoadedSuite, step: &Spanned<Step>, n: usize, 
         },
         (None, None) => None,
     };
-    if body_bytes.is_some() && !headers.keys().any(|k| k.eq_ignore_ascii_case("content-type")) {
+    if body_bytes.is_some()
+        && !headers
+            .keys()
+            .any(|k| k.eq_ignore_ascii_case("content-type"))
+    {
         headers.insert("Content-Type".into(), "application/scim+json".into());
     }
     let method = st.request.method.value.to_ascii_uppercase();
@@ -473,11 +557,22 @@ async fn run_step(sh: &Shared, s: &LoadedSuite, step: &Spanned<Step>, n: usize, 
         method: method.clone(),
         url: sh.target.redact(url.as_str()),
         headers: sh.target.record_request_headers(&headers, st.request.auth),
-        body: body_bytes.as_deref().and_then(|b| excerpt(&sh.target, b, 2000)),
+        body: body_bytes
+            .as_deref()
+            .and_then(|b| excerpt(&sh.target, b, 2000)),
     };
-    let resp = match sh.target.send(&method, url.clone(), &headers, body_bytes, st.request.auth).await {
+    let resp = match sh
+        .target
+        .send(&method, url.clone(), &headers, body_bytes, st.request.auth)
+        .await
+    {
         Ok(r) => r,
-        Err(e) => return err(record, format!("{method} {}: {e}", sh.target.redact(url.as_str()))),
+        Err(e) => {
+            return err(
+                record,
+                format!("{method} {}: {e}", sh.target.redact(url.as_str())),
+            )
+        }
     };
     record.response = Some(ResponseRecord {
         status: resp.status,
@@ -525,7 +620,10 @@ async fn run_step(sh: &Shared, s: &LoadedSuite, step: &Spanned<Step>, n: usize, 
                 scope.insert(name.clone(), v);
             }
             None => {
-                let msg = format!("capture `{name}` found nothing in the response ({})", s.pos(&cap.referenced));
+                let msg = format!(
+                    "capture `{name}` found nothing in the response ({})",
+                    s.pos(&cap.referenced)
+                );
                 record.error = Some(msg.clone());
                 return (record, StepVerdict::Failed(msg));
             }
@@ -539,26 +637,58 @@ fn journal(sh: &Shared, method: &str, url: &reqwest::Url, resp: &super::http::Ht
     let path = url.path();
     // Any 2xx to a POST that is not a query or a Bulk request may have created something: a
     // server answering 200 instead of 201 must not make the run leak what it created.
-    if method == "POST" && (200..300).contains(&resp.status) && !path.ends_with("/.search") && !path.ends_with("/Bulk") {
+    if method == "POST"
+        && (200..300).contains(&resp.status)
+        && !path.ends_with("/.search")
+        && !path.ends_with("/Bulk")
+    {
         let body = resp.json();
         let loc = resp
             .header("location")
             .map(String::from)
-            .or_else(|| body.as_ref().and_then(|b| b.pointer("/meta/location")).and_then(Value::as_str).map(String::from))
+            .or_else(|| {
+                body.as_ref()
+                    .and_then(|b| b.pointer("/meta/location"))
+                    .and_then(Value::as_str)
+                    .map(String::from)
+            })
             .or_else(|| {
                 let id = body.as_ref()?.get("id")?;
-                let id = id.as_str().map(String::from).unwrap_or_else(|| id.to_string());
-                Some(format!("{}/{}", url.as_str().split('?').next().unwrap_or("").trim_end_matches('/'), id))
+                let id = id
+                    .as_str()
+                    .map(String::from)
+                    .unwrap_or_else(|| id.to_string());
+                Some(format!(
+                    "{}/{}",
+                    url.as_str()
+                        .split('?')
+                        .next()
+                        .unwrap_or("")
+                        .trim_end_matches('/'),
+                    id
+                ))
             });
         if let Some(l) = loc.filter(|l| sh.target.url(l).is_ok()) {
             sh.ledger.record_created(&l);
         }
     }
     if method == "POST" && path.ends_with("/Bulk") && resp.status == 200 {
-        for op in resp.json().and_then(|b| b.get("Operations").cloned()).and_then(|o| o.as_array().cloned()).unwrap_or_default() {
-            let is_post = op.get("method").and_then(Value::as_str).is_some_and(|m| m.eq_ignore_ascii_case("POST"));
+        for op in resp
+            .json()
+            .and_then(|b| b.get("Operations").cloned())
+            .and_then(|o| o.as_array().cloned())
+            .unwrap_or_default()
+        {
+            let is_post = op
+                .get("method")
+                .and_then(Value::as_str)
+                .is_some_and(|m| m.eq_ignore_ascii_case("POST"));
             if is_post && op.get("status").and_then(Value::as_str) == Some("201") {
-                if let Some(l) = op.get("location").and_then(Value::as_str).filter(|l| sh.target.url(l).is_ok()) {
+                if let Some(l) = op
+                    .get("location")
+                    .and_then(Value::as_str)
+                    .filter(|l| sh.target.url(l).is_ok())
+                {
                     sh.ledger.record_created(l);
                 }
             }
@@ -586,18 +716,37 @@ async fn findings(sh: &Shared, d: &Discovery, tests: &[TestResult]) -> Vec<Featu
                 out.push(FeatureFinding {
                     feature: key.into(),
                     kind: "advertised_but_broken".into(),
-                    detail: format!("{key} is advertised, but {} test(s) needing it failed: {}", failing.len(), failing.join(", ")),
+                    detail: format!(
+                        "{key} is advertised, but {} test(s) needing it failed: {}",
+                        failing.len(),
+                        failing.join(", ")
+                    ),
                 });
             }
         }
     }
     // Cheap probes for two features a server may implement without saying so.
-    for (f, query) in [(Feature::Filter, "filter=userName%20pr&count=1"), (Feature::Sort, "sortBy=userName&count=1")] {
+    for (f, query) in [
+        (Feature::Filter, "filter=userName%20pr&count=1"),
+        (Feature::Sort, "sortBy=userName&count=1"),
+    ] {
         if d.features.get(f.spc_key()).copied().unwrap_or(false) {
             continue;
         }
-        let Ok(url) = sh.target.url(&format!("/Users?{query}")) else { continue };
-        if let Ok(r) = sh.target.send("GET", url, &BTreeMap::new(), None, crate::suite::model::Auth::Default).await {
+        let Ok(url) = sh.target.url(&format!("/Users?{query}")) else {
+            continue;
+        };
+        if let Ok(r) = sh
+            .target
+            .send(
+                "GET",
+                url,
+                &BTreeMap::new(),
+                None,
+                crate::suite::model::Auth::Default,
+            )
+            .await
+        {
             if r.status == 200 && r.json().is_some_and(|b| b.get("totalResults").is_some()) {
                 out.push(FeatureFinding {
                     feature: f.spc_key().into(),
@@ -611,11 +760,14 @@ async fn findings(sh: &Shared, d: &Discovery, tests: &[TestResult]) -> Vec<Featu
 }
 
 fn requires_feature(sh: &Shared, t: &TestResult, f: Feature) -> bool {
-    sh.suites.iter().filter(|s| s.suite.id.value == t.suite).any(|s| {
-        s.suite.requires.features.contains(&f)
-            || s.suite
-                .tests
-                .iter()
-                .any(|x| format!("{}/{}", s.suite.id.value, x.value.id.value) == t.id && x.value.requires.features.contains(&f))
-    })
+    sh.suites
+        .iter()
+        .filter(|s| s.suite.id.value == t.suite)
+        .any(|s| {
+            s.suite.requires.features.contains(&f)
+                || s.suite.tests.iter().any(|x| {
+                    format!("{}/{}", s.suite.id.value, x.value.id.value) == t.id
+                        && x.value.requires.features.contains(&f)
+                })
+        })
 }

@@ -50,7 +50,9 @@ fn random_string(len: usize, class: &str) -> Result<String, Error> {
         }
     };
     let mut rng = rand::rng();
-    Ok((0..len).map(|_| pool[rng.random_range(0..pool.len())]).collect())
+    Ok((0..len)
+        .map(|_| pool[rng.random_range(0..pool.len())])
+        .collect())
 }
 
 impl Templates {
@@ -61,20 +63,27 @@ impl Templates {
         let (p, d, c) = (run.prefix.clone(), run.domain.clone(), counter.clone());
         env.add_function("user_name", move || -> String {
             let n = c.fetch_add(1, Ordering::Relaxed);
-            let tail = Alphanumeric.sample_string(&mut rand::rng(), 4).to_lowercase();
+            let tail = Alphanumeric
+                .sample_string(&mut rand::rng(), 4)
+                .to_lowercase();
             format!("{p}-u{n}{tail}@{d}")
         });
         let (p, c) = (run.prefix.clone(), counter.clone());
         env.add_function("unique", move |label: Option<String>| -> String {
             let n = c.fetch_add(1, Ordering::Relaxed);
-            let tail = Alphanumeric.sample_string(&mut rand::rng(), 4).to_lowercase();
+            let tail = Alphanumeric
+                .sample_string(&mut rand::rng(), 4)
+                .to_lowercase();
             format!("{p}-{}{n}{tail}", label.unwrap_or_else(|| "n".into()))
         });
         env.add_function("random_string", |kwargs: Kwargs| -> Result<String, Error> {
             let len: Option<usize> = kwargs.get("length")?;
             let class: Option<String> = kwargs.get("class")?;
             kwargs.assert_all_used()?;
-            random_string(len.unwrap_or(8).min(4096), class.as_deref().unwrap_or("alnum"))
+            random_string(
+                len.unwrap_or(8).min(4096),
+                class.as_deref().unwrap_or("alnum"),
+            )
         });
         env.add_function("uuid", || uuid::Uuid::new_v4().to_string());
         env.add_function("now", |offset: Option<i64>| -> String {
@@ -113,7 +122,11 @@ impl Templates {
     pub fn render_value(&self, v: &Value, scope: &Map<String, Value>) -> Result<Value, String> {
         Ok(match v {
             Value::String(s) => self.render_str(s, scope)?,
-            Value::Array(a) => Value::Array(a.iter().map(|x| self.render_value(x, scope)).collect::<Result<_, _>>()?),
+            Value::Array(a) => Value::Array(
+                a.iter()
+                    .map(|x| self.render_value(x, scope))
+                    .collect::<Result<_, _>>()?,
+            ),
             Value::Object(o) => {
                 let mut out = Map::new();
                 for (k, x) in o {
@@ -152,7 +165,10 @@ impl Templates {
 
     /// Whether `name` is a generator function rather than a variable.
     pub fn is_function(name: &str) -> bool {
-        matches!(name, "user_name" | "unique" | "random_string" | "uuid" | "now")
+        matches!(
+            name,
+            "user_name" | "unique" | "random_string" | "uuid" | "now"
+        )
     }
 }
 
@@ -169,7 +185,9 @@ fn to_jinja(v: &Value) -> minijinja::Value {
         },
         Value::String(s) => minijinja::Value::from(s.as_str()),
         Value::Array(a) => minijinja::Value::from(a.iter().map(to_jinja).collect::<Vec<_>>()),
-        Value::Object(o) => minijinja::Value::from_pairs(o.iter().map(|(k, v)| (k.as_str(), to_jinja(v)))),
+        Value::Object(o) => {
+            minijinja::Value::from_pairs(o.iter().map(|(k, v)| (k.as_str(), to_jinja(v))))
+        }
     }
 }
 
@@ -187,9 +205,15 @@ fn describe(e: Error) -> String {
 }
 
 /// Evaluates a `vars:` block in order into `scope` (later entries see earlier ones).
-pub fn eval_vars(t: &Templates, vars: &Map<String, Value>, scope: &mut Map<String, Value>) -> Result<(), String> {
+pub fn eval_vars(
+    t: &Templates,
+    vars: &Map<String, Value>,
+    scope: &mut Map<String, Value>,
+) -> Result<(), String> {
     for (k, v) in vars {
-        let value = t.render_value(v, scope).map_err(|e| format!("vars.{k}: {e}"))?;
+        let value = t
+            .render_value(v, scope)
+            .map_err(|e| format!("vars.{k}: {e}"))?;
         scope.insert(k.clone(), value);
     }
     Ok(())
@@ -217,16 +241,28 @@ mod tests {
         scope.insert("id".into(), json!("abc"));
         assert_eq!(t.render_str("{{ n }}", &scope).unwrap(), json!(3));
         assert_eq!(t.render_str("{{ false }}", &scope).unwrap(), json!(false));
-        assert_eq!(t.render_str("/Users/{{ id }}", &scope).unwrap(), json!("/Users/abc"));
+        assert_eq!(
+            t.render_str("/Users/{{ id }}", &scope).unwrap(),
+            json!("/Users/abc")
+        );
         assert_eq!(t.render_str("plain", &scope).unwrap(), json!("plain"));
         let u = t.render_string("{{ user_name() }}", &scope).unwrap();
-        assert!(u.starts_with("scimtest-r1-u") && u.ends_with("@example.com"), "{u}");
-        let body = t.render_value(&json!({"userName": "{{ id }}", "x": ["{{ n }}"]}), &scope).unwrap();
+        assert!(
+            u.starts_with("scimtest-r1-u") && u.ends_with("@example.com"),
+            "{u}"
+        );
+        let body = t
+            .render_value(&json!({"userName": "{{ id }}", "x": ["{{ n }}"]}), &scope)
+            .unwrap();
         assert_eq!(body, json!({"userName": "abc", "x": [3]}));
         assert!(t.render_str("{{ nosuch }}", &scope).is_err());
-        let cjk = t.render_string("{{ random_string(length=5, class='cjk') }}", &scope).unwrap();
+        let cjk = t
+            .render_string("{{ random_string(length=5, class='cjk') }}", &scope)
+            .unwrap();
         assert_eq!(cjk.chars().count(), 5);
-        assert!(t.render_str("{{ random_string(class='nope') }}", &scope).is_err());
+        assert!(t
+            .render_str("{{ random_string(class='nope') }}", &scope)
+            .is_err());
     }
 
     #[test]

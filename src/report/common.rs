@@ -347,7 +347,12 @@ fn write_step(out: &mut String, step: &StepResult, paint: Paint) {
         paint.dim(&format!("({})", one_line(&step.source, 45)))
     );
     if let Some(error) = &step.error {
-        let _ = writeln!(out, "    {} {}", paint.red("! error:"), one_line(error, WIDTH - 13));
+        let _ = writeln!(
+            out,
+            "    {} {}",
+            paint.red("! error:"),
+            one_line(error, WIDTH - 13)
+        );
     }
     for check in step.checks.iter().filter(|c| !c.passed) {
         let head = format!("    ✗ {}: ", one_line(&check.kind, 30));
@@ -361,12 +366,20 @@ fn write_step(out: &mut String, step: &StepResult, paint: Paint) {
         if let Some(actual) = &check.actual {
             let lines = excerpt_lines(actual, BODY_LINES, WIDTH - 17);
             for (i, line) in lines.iter().enumerate() {
-                let lead = if i == 0 { "        actual   " } else { "                 " };
+                let lead = if i == 0 {
+                    "        actual   "
+                } else {
+                    "                 "
+                };
                 let _ = writeln!(out, "{lead}{line}");
             }
         }
         if let Some(source) = &check.source {
-            let _ = writeln!(out, "        {}", paint.dim(&format!("at {}", one_line(source, 80))));
+            let _ = writeln!(
+                out,
+                "        {}",
+                paint.dim(&format!("at {}", one_line(source, 80)))
+            );
         }
     }
     let req = &step.request;
@@ -380,7 +393,11 @@ fn write_step(out: &mut String, step: &StepResult, paint: Paint) {
         let _ = writeln!(out, "    response {}", paint.dim("(none)"));
         return;
     };
-    let _ = writeln!(out, "    response {} in {} ms", resp.status, resp.duration_ms);
+    let _ = writeln!(
+        out,
+        "    response {} in {} ms",
+        resp.status, resp.duration_ms
+    );
     let mut headers = resp.headers.clone();
     redact_headers(&mut headers);
     for (name, value) in shown_headers(&headers, step) {
@@ -482,7 +499,7 @@ mod tests {
         let lines = excerpt_lines(&body, 20, 80);
         assert_eq!(lines.len(), 21);
         assert_eq!(lines[0], "{");
-        assert!(lines[20].starts_with("… 23 more lines"), "{lines:?}");
+        assert!(lines[20].starts_with("… 24 more lines"), "{lines:?}");
     }
 
     #[test]

@@ -35,7 +35,13 @@ fn headers(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn step(name: &str, method: &str, path: &str, status: Option<u16>, checks: Vec<CheckResult>) -> StepResult {
+fn step(
+    name: &str,
+    method: &str,
+    path: &str,
+    status: Option<u16>,
+    checks: Vec<CheckResult>,
+) -> StepResult {
     let auth = format!("Bearer {SECRET}");
     StepResult {
         name: name.into(),
@@ -74,7 +80,10 @@ fn step(name: &str, method: &str, path: &str, status: Option<u16>, checks: Vec<C
     }
 }
 
-#[expect(clippy::too_many_arguments, reason = "a test builder, read at the call sites")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a test builder, read at the call sites"
+)]
 fn test(
     suite: &str,
     name: &str,
@@ -119,20 +128,40 @@ pub(crate) fn run() -> RunResult {
             "spc-served",
             "ServiceProviderConfig is served",
             "discovery",
-            vec![req("RFC7644-4-spc", Level::Must, "The SPC endpoint answers 200 with the config")],
+            vec![req(
+                "RFC7644-4-spc",
+                Level::Must,
+                "The SPC endpoint answers 200 with the config",
+            )],
             Outcome::Pass,
             None,
-            vec![step("get-spc", "GET", "/ServiceProviderConfig", Some(200), vec![passed("status", "status 200")])],
+            vec![step(
+                "get-spc",
+                "GET",
+                "/ServiceProviderConfig",
+                Some(200),
+                vec![passed("status", "status 200")],
+            )],
         ),
         test(
             "users",
             "get-by-id",
             "A created user can be read back",
             "users",
-            vec![req("RFC7644-3.4.1-get", Level::Must, "GET on a resource URL returns it")],
+            vec![req(
+                "RFC7644-3.4.1-get",
+                Level::Must,
+                "GET on a resource URL returns it",
+            )],
             Outcome::Pass,
             None,
-            vec![step("get-user", "GET", "/Users/2819c223", Some(200), vec![passed("status", "status 200")])],
+            vec![step(
+                "get-user",
+                "GET",
+                "/Users/2819c223",
+                Some(200),
+                vec![passed("status", "status 200")],
+            )],
         ),
         test(
             "users",
@@ -140,8 +169,16 @@ pub(crate) fn run() -> RunResult {
             "Creating a user answers 201 Created",
             "users",
             vec![
-                req("RFC7644-3.3-201", Level::Must, "A successful POST answers 201 Created"),
-                req("RFC7644-3.3-location", Level::Should, "The Location header names the new resource"),
+                req(
+                    "RFC7644-3.3-201",
+                    Level::Must,
+                    "A successful POST answers 201 Created",
+                ),
+                req(
+                    "RFC7644-3.3-location",
+                    Level::Should,
+                    "The Location header names the new resource",
+                ),
             ],
             Outcome::Fail,
             Some("status: expected status 201, got 200"),
@@ -151,7 +188,12 @@ pub(crate) fn run() -> RunResult {
                 "/Users",
                 Some(200),
                 vec![
-                    check("status", "status 201", Some("200"), "suites/core/users.yaml:52:9"),
+                    check(
+                        "status",
+                        "status 201",
+                        Some("200"),
+                        "suites/core/users.yaml:52:9",
+                    ),
                     passed("jsonpath", "$.id is a string"),
                 ],
             )],
@@ -161,7 +203,11 @@ pub(crate) fn run() -> RunResult {
             "etag-on-get",
             "GET returns an ETag when versioning is on",
             "users",
-            vec![req("RFC7644-3.14-etag", Level::Should, "Versioned resources carry an ETag header")],
+            vec![req(
+                "RFC7644-3.14-etag",
+                Level::Should,
+                "Versioned resources carry an ETag header",
+            )],
             Outcome::Fail,
             Some("header: expected header X-Request-Id is absent, got 42"),
             vec![step(
@@ -182,7 +228,11 @@ pub(crate) fn run() -> RunResult {
             "sort-by-username",
             "sortBy=userName orders the results",
             "filter",
-            vec![req("RFC7644-3.4.2.3-sort", Level::May, "Sorting, when supported, orders by the attribute")],
+            vec![req(
+                "RFC7644-3.4.2.3-sort",
+                Level::May,
+                "Sorting, when supported, orders by the attribute",
+            )],
             Outcome::Fail,
             Some("jsonpath: expected $.Resources[*].userName sorted ascending"),
             vec![step(
@@ -203,7 +253,11 @@ pub(crate) fn run() -> RunResult {
             "create-group",
             "Creating a group answers 201",
             "groups",
-            vec![req("RFC7644-3.3-201", Level::Must, "A successful POST answers 201 Created")],
+            vec![req(
+                "RFC7644-3.3-201",
+                Level::Must,
+                "A successful POST answers 201 Created",
+            )],
             Outcome::Error,
             Some("connection refused (os error 111)"),
             vec![error_step],
@@ -213,7 +267,11 @@ pub(crate) fn run() -> RunResult {
             "post-bulk",
             "POST /Bulk applies every operation",
             "bulk",
-            vec![req("RFC7644-3.7-bulk", Level::Must, "Bulk applies operations in order")],
+            vec![req(
+                "RFC7644-3.7-bulk",
+                Level::Must,
+                "Bulk applies operations in order",
+            )],
             Outcome::Skip,
             Some("feature not advertised: bulk"),
             vec![],
@@ -223,7 +281,11 @@ pub(crate) fn run() -> RunResult {
             "fail-on-errors",
             "failOnErrors stops the bulk request",
             "bulk",
-            vec![req("RFC7644-3.7.3-fail", Level::Must, "failOnErrors stops after that many errors")],
+            vec![req(
+                "RFC7644-3.7.3-fail",
+                Level::Must,
+                "failOnErrors stops after that many errors",
+            )],
             Outcome::Skip,
             Some("feature not advertised: bulk"),
             vec![],
@@ -302,7 +364,10 @@ pub(crate) fn hostile() -> RunResult {
             s.request.headers.insert(evil.clone(), evil.clone());
             s.error = s.error.as_ref().map(|_| evil.clone());
             if let Some(r) = &mut s.response {
-                r.body = Some(format!("{{\"detail\":\"{}\"}}\n{evil}", evil.replace('"', "'")));
+                r.body = Some(format!(
+                    "{{\"detail\":\"{}\"}}\n{evil}",
+                    evil.replace('"', "'")
+                ));
                 r.headers.insert("content-type".into(), evil.clone());
             }
             for c in &mut s.checks {

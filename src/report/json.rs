@@ -32,12 +32,11 @@ impl Reporter for JsonReporter {
 
 /// The report text, ending with a newline.
 pub fn render(run: &RunResult) -> Result<String, ReportError> {
-    let mut text = serde_json::to_string_pretty(&common::redacted(run)).map_err(|e| {
-        ReportError::Render {
+    let mut text =
+        serde_json::to_string_pretty(&common::redacted(run)).map_err(|e| ReportError::Render {
             what: "JSON",
             detail: e.to_string(),
-        }
-    })?;
+        })?;
     text.push('\n');
     Ok(text)
 }
@@ -66,18 +65,20 @@ mod tests {
         let path = dir.path().join("results.json");
         let mut reporter = JsonReporter::new(&path);
         for run in [fixtures::run(), fixtures::hostile()] {
-            reporter
-                .event(&RunEvent::Finished(Box::new(run)))
-                .unwrap();
+            reporter.event(&RunEvent::Finished(Box::new(run))).unwrap();
             let text = std::fs::read_to_string(&path).unwrap();
             let instance: Value = serde_json::from_str(&text).unwrap();
             let errs = errors(&validator(), &instance);
             assert!(errs.is_empty(), "{errs:#?}");
             assert!(!text.contains(fixtures::SECRET));
         }
-        let instance: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let instance: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         assert_eq!(instance["stats"]["total"], 8);
-        assert_eq!(instance["tests"][2]["steps"][0]["request"]["headers"]["Authorization"], "[redacted]");
+        assert_eq!(
+            instance["tests"][2]["steps"][0]["request"]["headers"]["Authorization"],
+            "[redacted]"
+        );
     }
 
     #[test]
@@ -85,10 +86,14 @@ mod tests {
         let v = validator();
         let good: Value = serde_json::from_str(&render(&fixtures::run()).unwrap()).unwrap();
         let mutations: [(&str, fn(&mut Value)); 5] = [
-            ("unknown outcome", |r| r["tests"][0]["outcome"] = json!("flaky")),
+            ("unknown outcome", |r| {
+                r["tests"][0]["outcome"] = json!("flaky")
+            }),
             ("unknown level", |r| r["tests"][0]["level"] = json!("must")),
             ("missing key", |r| {
-                r["tests"][0].as_object_mut().map(|o| o.remove("requirements"));
+                r["tests"][0]
+                    .as_object_mut()
+                    .map(|o| o.remove("requirements"));
             }),
             ("extra key", |r| r["stats"]["flaky"] = json!(0)),
             ("wrong type", |r| r["cleanup"]["created"] = json!("4")),

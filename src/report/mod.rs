@@ -140,11 +140,27 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("reports/nested");
         let formats = [Format::Html, Format::Json, Format::Junit, Format::Json];
-        let reporters = build(&formats, &dir, TerminalOptions { color: false, progress: false }).unwrap();
+        let reporters = build(
+            &formats,
+            &dir,
+            TerminalOptions {
+                color: false,
+                progress: false,
+            },
+        )
+        .unwrap();
         assert_eq!(reporters.len(), 3, "duplicates ignored");
         let mut fanout = Fanout::new(reporters);
-        fanout.event(&RunEvent::Started { target: "t".into(), total: 0 }).unwrap();
-        assert!(!dir.join(JSON_FILE).exists(), "files are written at the end");
+        fanout
+            .event(&RunEvent::Started {
+                target: "t".into(),
+                total: 0,
+            })
+            .unwrap();
+        assert!(
+            !dir.join(JSON_FILE).exists(),
+            "files are written at the end"
+        );
         fanout.event(&finish(fixtures::run())).unwrap();
         assert_eq!(fanout.errors().count(), 0);
         let mut names: Vec<_> = std::fs::read_dir(&dir)
@@ -152,14 +168,26 @@ mod tests {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         names.sort();
-        assert_eq!(names, [HTML_FILE, JUNIT_FILE, JSON_FILE], "no temporary files left");
+        assert_eq!(
+            names,
+            [JUNIT_FILE, HTML_FILE, JSON_FILE],
+            "no temporary files left"
+        );
     }
 
     #[test]
     fn terminal_only_creates_no_dir() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("never");
-        let reporters = build(&[Format::Terminal], &dir, TerminalOptions { color: false, progress: false }).unwrap();
+        let reporters = build(
+            &[Format::Terminal],
+            &dir,
+            TerminalOptions {
+                color: false,
+                progress: false,
+            },
+        )
+        .unwrap();
         assert_eq!(reporters.len(), 1);
         assert!(!dir.exists());
     }
@@ -168,7 +196,10 @@ mod tests {
     impl Reporter for Broken {
         fn event(&mut self, _: &RunEvent) -> Result<(), ReportError> {
             self.0 += 1;
-            Err(ReportError::Render { what: "test", detail: format!("call {}", self.0) })
+            Err(ReportError::Render {
+                what: "test",
+                detail: format!("call {}", self.0),
+            })
         }
     }
 
@@ -176,13 +207,21 @@ mod tests {
     fn fanout_keeps_going_and_keeps_the_first_error_per_reporter() {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join(JSON_FILE);
-        let mut fanout = Fanout::new(vec![Box::new(Broken(0)), Box::new(JsonReporter::new(&path))]);
-        fanout.event(&RunEvent::TestStarted { id: "a".into() }).unwrap();
+        let mut fanout = Fanout::new(vec![
+            Box::new(Broken(0)),
+            Box::new(JsonReporter::new(&path)),
+        ]);
+        fanout
+            .event(&RunEvent::TestStarted { id: "a".into() })
+            .unwrap();
         fanout.event(&finish(fixtures::run())).unwrap();
         assert!(path.exists(), "the healthy reporter still wrote");
         let errors = fanout.into_errors();
         assert_eq!(errors.len(), 1);
-        assert_eq!(errors[0].to_string(), "cannot render the test report: call 1");
+        assert_eq!(
+            errors[0].to_string(),
+            "cannot render the test report: call 1"
+        );
     }
 
     #[test]
@@ -190,7 +229,14 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let file = tmp.path().join("a-file");
         std::fs::write(&file, "x").unwrap();
-        let err = build(&[Format::Json], &file.join("sub"), TerminalOptions { color: false, progress: false });
+        let err = build(
+            &[Format::Json],
+            &file.join("sub"),
+            TerminalOptions {
+                color: false,
+                progress: false,
+            },
+        );
         assert!(matches!(err, Err(ReportError::Io { .. })));
     }
 }

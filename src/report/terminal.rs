@@ -153,7 +153,8 @@ impl TerminalReporter {
                 if let Some(bar) = self.bar.take() {
                     bar.finish_and_clear();
                 }
-                self.out.write_all(summary(run, self.paint.color).as_bytes())?;
+                self.out
+                    .write_all(summary(run, self.paint.color).as_bytes())?;
                 self.out.flush()?;
             }
         }
@@ -179,7 +180,11 @@ fn progress_line(test: &TestResult, paint: Paint) -> String {
     let id = common::one_line(&test.id, 60);
     let used = 5 + 2 + test.level.as_str().len() + 2 + id.chars().count() + 3;
     let what = common::one_line(&what, WIDTH.saturating_sub(used).max(20));
-    format!("{} [{}] {id} — {what}", paint.label(test), test.level.as_str())
+    format!(
+        "{} [{}] {id} — {what}",
+        paint.label(test),
+        test.level.as_str()
+    )
 }
 
 /// The end-of-run text: problems in detail, skips by reason, feature findings, a table by
@@ -200,22 +205,35 @@ pub fn summary(run: &RunResult, color: bool) -> String {
         ),
         (
             "Errors (could not check)".to_owned(),
-            run.tests.iter().filter(|t| t.outcome == Outcome::Error).collect(),
+            run.tests
+                .iter()
+                .filter(|t| t.outcome == Outcome::Error)
+                .collect(),
         ),
         (
             "Warnings (SHOULD)".to_owned(),
-            run.tests.iter().filter(|t| below(t, crate::results::Level::Should)).collect(),
+            run.tests
+                .iter()
+                .filter(|t| below(t, crate::results::Level::Should))
+                .collect(),
         ),
         (
             "Infos (MAY)".to_owned(),
-            run.tests.iter().filter(|t| below(t, crate::results::Level::May)).collect(),
+            run.tests
+                .iter()
+                .filter(|t| below(t, crate::results::Level::May))
+                .collect(),
         ),
     ];
     for (heading, tests) in &groups {
         if tests.is_empty() {
             continue;
         }
-        let _ = writeln!(out, "\n{}", paint.bold(&format!("{heading}: {}", tests.len())));
+        let _ = writeln!(
+            out,
+            "\n{}",
+            paint.bold(&format!("{heading}: {}", tests.len()))
+        );
         for test in tests {
             let _ = writeln!(out);
             out.push_str(&common::failure_detail(test, paint));
@@ -262,9 +280,17 @@ fn write_findings(out: &mut String, run: &RunResult, paint: Paint) {
             ("working_but_not_advertised", "working but not advertised"),
         ];
         let known = |k: &str| kinds.iter().any(|(key, _)| *key == k);
-        let other: Vec<_> = run.feature_findings.iter().filter(|f| !known(&f.kind)).collect();
+        let other: Vec<_> = run
+            .feature_findings
+            .iter()
+            .filter(|f| !known(&f.kind))
+            .collect();
         for (key, title) in kinds {
-            let found: Vec<_> = run.feature_findings.iter().filter(|f| f.kind == key).collect();
+            let found: Vec<_> = run
+                .feature_findings
+                .iter()
+                .filter(|f| f.kind == key)
+                .collect();
             if !found.is_empty() {
                 let _ = writeln!(out, "  {title}:");
             }
@@ -291,7 +317,10 @@ fn write_findings(out: &mut String, run: &RunResult, paint: Paint) {
 fn write_table(out: &mut String, run: &RunResult, paint: Paint) {
     let mut areas: BTreeMap<String, Vec<TestResult>> = BTreeMap::new();
     for t in &run.tests {
-        let area = t.area.as_deref().map_or_else(|| "(no area)".to_owned(), |a| common::one_line(a, 28));
+        let area = t
+            .area
+            .as_deref()
+            .map_or_else(|| "(no area)".to_owned(), |a| common::one_line(a, 28));
         areas.entry(area).or_default().push(t.clone());
     }
     let _ = writeln!(out, "\n{}", paint.bold("Summary by area and severity:"));
@@ -303,7 +332,11 @@ fn write_table(out: &mut String, run: &RunResult, paint: Paint) {
     let row = |out: &mut String, name: &str, s: &Stats| {
         let cell = |n: usize, width: usize, hot: fn(Paint, &str) -> String| {
             let text = format!("{n:>width$}");
-            if n > 0 { hot(paint, &text) } else { text }
+            if n > 0 {
+                hot(paint, &text)
+            } else {
+                text
+            }
         };
         let _ = writeln!(
             out,
@@ -356,7 +389,10 @@ mod tests {
 
     impl Write for Shared {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().map_err(|_| std::io::Error::other("poisoned"))?.extend_from_slice(buf);
+            self.0
+                .lock()
+                .map_err(|_| std::io::Error::other("poisoned"))?
+                .extend_from_slice(buf);
             Ok(buf.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
@@ -465,7 +501,11 @@ mod tests {
         for run in [fixtures::run(), fixtures::hostile()] {
             let out = play(&run, false);
             for line in out.lines() {
-                assert!(line.chars().count() <= WIDTH, "{} cols: {line}", line.chars().count());
+                assert!(
+                    line.chars().count() <= WIDTH,
+                    "{} cols: {line}",
+                    line.chars().count()
+                );
             }
         }
     }
@@ -475,7 +515,10 @@ mod tests {
         let mut run = fixtures::run();
         run.fail_on = crate::results::Level::Should;
         let out = summary(&run, false);
-        assert!(out.contains("Failures (fail the run at SHOULD): 2"), "{out}");
+        assert!(
+            out.contains("Failures (fail the run at SHOULD): 2"),
+            "{out}"
+        );
         assert!(!out.contains("Warnings (SHOULD)"));
         assert!(out.ends_with("2 passed, 2 failed\n"));
     }
@@ -510,12 +553,47 @@ mod tests {
         let d = TerminalOptions::decide;
         let on = Some(OsStr::new("1"));
         let empty = Some(OsStr::new(""));
-        assert_eq!(d(true, true, None, None), TerminalOptions { color: true, progress: true });
-        assert_eq!(d(true, true, on, None), TerminalOptions { color: false, progress: true });
-        assert_eq!(d(true, true, empty, None), TerminalOptions { color: true, progress: true });
-        assert_eq!(d(true, true, None, on), TerminalOptions { color: true, progress: false });
-        assert_eq!(d(false, true, None, None), TerminalOptions { color: false, progress: false });
-        assert_eq!(d(true, false, None, None), TerminalOptions { color: true, progress: false });
+        assert_eq!(
+            d(true, true, None, None),
+            TerminalOptions {
+                color: true,
+                progress: true
+            }
+        );
+        assert_eq!(
+            d(true, true, on, None),
+            TerminalOptions {
+                color: false,
+                progress: true
+            }
+        );
+        assert_eq!(
+            d(true, true, empty, None),
+            TerminalOptions {
+                color: true,
+                progress: true
+            }
+        );
+        assert_eq!(
+            d(true, true, None, on),
+            TerminalOptions {
+                color: true,
+                progress: false
+            }
+        );
+        assert_eq!(
+            d(false, true, None, None),
+            TerminalOptions {
+                color: false,
+                progress: false
+            }
+        );
+        assert_eq!(
+            d(true, false, None, None),
+            TerminalOptions {
+                color: true,
+                progress: false
+            }
+        );
     }
-
 }

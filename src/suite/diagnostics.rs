@@ -23,7 +23,13 @@ impl SuiteError {
         Self::at_line_col(file, source, loc.line(), loc.column(), message)
     }
 
-    pub fn at_line_col(file: &Path, source: &str, line: u64, column: u64, message: impl Into<String>) -> Self {
+    pub fn at_line_col(
+        file: &Path,
+        source: &str,
+        line: u64,
+        column: u64,
+        message: impl Into<String>,
+    ) -> Self {
         let snippet = usize::try_from(line)
             .ok()
             .and_then(|l| l.checked_sub(1))
@@ -77,7 +83,10 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 }
 
 /// "did you mean `x`?" for the closest candidate.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     closest(word, candidates).map(|c| format!("did you mean `{c}`?"))
 }
 
@@ -87,10 +96,19 @@ mod tests {
 
     #[test]
     fn suggestions_and_rendering() {
-        assert_eq!(closest("stauts", ["status", "headers", "schema"]), Some("status"));
+        assert_eq!(
+            closest("stauts", ["status", "headers", "schema"]),
+            Some("status")
+        );
         assert_eq!(closest("zzzzzz", ["status"]), None);
-        let e = SuiteError::at_line_col(Path::new("suites/a.yaml"), "a: 1\n  stauts: 2\n", 2, 3, "unknown field `stauts`")
-            .with_help(did_you_mean("stauts", ["status"]));
+        let e = SuiteError::at_line_col(
+            Path::new("suites/a.yaml"),
+            "a: 1\n  stauts: 2\n",
+            2,
+            3,
+            "unknown field `stauts`",
+        )
+        .with_help(did_you_mean("stauts", ["status"]));
         let text = e.to_string();
         assert!(text.contains("suites/a.yaml:2:3"), "{text}");
         assert!(text.contains("did you mean `status`?"), "{text}");

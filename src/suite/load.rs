@@ -43,7 +43,10 @@ pub fn find_suite_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
                     continue;
                 }
                 stack.push(path);
-            } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+            } else if matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("yaml" | "yml")
+            ) {
                 out.push(path);
             }
         }
@@ -61,7 +64,10 @@ pub fn parse_suite(path: &Path, source: String) -> Result<LoadedSuite, SuiteErro
             suite,
         }),
         Err(e) => {
-            let (line, col) = e.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
+            let (line, col) = e
+                .location()
+                .map(|l| (l.line(), l.column()))
+                .unwrap_or((1, 1));
             let message = first_line(&e.to_string());
             let help = unknown_field_help(&message);
             Err(SuiteError::at_line_col(path, &source, line, col, message).with_help(help))
@@ -85,18 +91,29 @@ fn unknown_field_help(message: &str) -> Option<String> {
     let (field, rest) = rest.split_once('`')?;
     let expected = rest.split_once("expected one of ")?.1;
     let names: Vec<&str> = expected.split(", ").map(|s| s.trim_matches('`')).collect();
-    did_you_mean(field, names)
-        .or_else(|| Some(format!("expected one of {expected}")))
+    did_you_mean(field, names).or_else(|| Some(format!("expected one of {expected}")))
 }
 
 /// Loads every suite below `dir`: the suites, or every error found (all files are read so the
 /// user sees all problems at once).
 pub fn load_dir(dir: &Path) -> Result<Vec<LoadedSuite>, Vec<SuiteError>> {
     let files = find_suite_files(dir).map_err(|e| {
-        vec![SuiteError::at_line_col(dir, "", 0, 0, format!("cannot read the suites folder: {e}"))]
+        vec![SuiteError::at_line_col(
+            dir,
+            "",
+            0,
+            0,
+            format!("cannot read the suites folder: {e}"),
+        )]
     })?;
     if files.is_empty() {
-        return Err(vec![SuiteError::at_line_col(dir, "", 0, 0, "no suite files (*.yaml) found")]);
+        return Err(vec![SuiteError::at_line_col(
+            dir,
+            "",
+            0,
+            0,
+            "no suite files (*.yaml) found",
+        )]);
     }
     load_files(&files)
 }
@@ -110,7 +127,13 @@ pub fn load_files(files: &[PathBuf]) -> Result<Vec<LoadedSuite>, Vec<SuiteError>
                 Ok(s) => suites.push(s),
                 Err(e) => errors.push(e),
             },
-            Err(e) => errors.push(SuiteError::at_line_col(f, "", 0, 0, format!("cannot read: {e}"))),
+            Err(e) => errors.push(SuiteError::at_line_col(
+                f,
+                "",
+                0,
+                0,
+                format!("cannot read: {e}"),
+            )),
         }
     }
     if errors.is_empty() {
@@ -138,10 +161,21 @@ pub fn check(suites: &[LoadedSuite], known: &Known<'_>) -> Vec<SuiteError> {
             SuiteError::at(&s.path, &s.source, *loc, msg).with_help(help)
         };
         if !suite_ids.insert(suite.id.value.clone()) {
-            errors.push(err(&suite.id.referenced, format!("duplicate suite id `{}`", suite.id.value), None));
+            errors.push(err(
+                &suite.id.referenced,
+                format!("duplicate suite id `{}`", suite.id.value),
+                None,
+            ));
         }
         let mut base_vars: HashSet<String> = BUILTIN_VARS.iter().map(|s| s.to_string()).collect();
-        check_vars(s, &suite.vars, &mut base_vars, &suite.id.referenced, known, &mut errors);
+        check_vars(
+            s,
+            &suite.vars,
+            &mut base_vars,
+            &suite.id.referenced,
+            known,
+            &mut errors,
+        );
         for f in &suite.fixtures {
             check_step(s, f, &mut base_vars, known, &mut errors);
         }
@@ -149,25 +183,54 @@ pub fn check(suites: &[LoadedSuite], known: &Known<'_>) -> Vec<SuiteError> {
         for t in &suite.tests {
             let test = &t.value;
             if !test_ids.insert(test.id.value.clone()) {
-                errors.push(err(&test.id.referenced, format!("duplicate test id `{}` in suite `{}`", test.id.value, suite.id.value), None));
+                errors.push(err(
+                    &test.id.referenced,
+                    format!(
+                        "duplicate test id `{}` in suite `{}`",
+                        test.id.value, suite.id.value
+                    ),
+                    None,
+                ));
             }
             if test.requirements.is_empty() {
-                errors.push(err(&test.id.referenced, format!("test `{}` cites no requirement", test.id.value), Some("add `requirements: [ID, …]` from suites/requirements.tsv".into())));
+                errors.push(err(
+                    &test.id.referenced,
+                    format!("test `{}` cites no requirement", test.id.value),
+                    Some("add `requirements: [ID, …]` from suites/requirements.tsv".into()),
+                ));
             }
             for r in &test.requirements {
                 if known.requirements.get(&r.value).is_none() {
-                    let help = known.requirements.suggest(&r.value).map(|c| format!("did you mean `{c}`?"));
-                    errors.push(err(&r.referenced, format!("unknown requirement id `{}`", r.value), help));
+                    let help = known
+                        .requirements
+                        .suggest(&r.value)
+                        .map(|c| format!("did you mean `{c}`?"));
+                    errors.push(err(
+                        &r.referenced,
+                        format!("unknown requirement id `{}`", r.value),
+                        help,
+                    ));
                 }
             }
             for f in &test.faults {
                 if !known.faults.contains(&f.value) {
                     let help = did_you_mean(&f.value, known.faults.iter().map(String::as_str));
-                    errors.push(err(&f.referenced, format!("unknown fault `{}`", f.value), help));
+                    errors.push(err(
+                        &f.referenced,
+                        format!("unknown fault `{}`", f.value),
+                        help,
+                    ));
                 }
             }
             let mut vars = base_vars.clone();
-            check_vars(s, &test.vars, &mut vars, &test.id.referenced, known, &mut errors);
+            check_vars(
+                s,
+                &test.vars,
+                &mut vars,
+                &test.id.referenced,
+                known,
+                &mut errors,
+            );
             for step in &test.steps {
                 check_step(s, step, &mut vars, known, &mut errors);
             }
@@ -199,7 +262,12 @@ fn check_template(
     errors: &mut Vec<SuiteError>,
 ) {
     match known.templates.variables(text) {
-        Err(e) => errors.push(SuiteError::at(&s.path, &s.source, *at, format!("{e} in `{text}`"))),
+        Err(e) => errors.push(SuiteError::at(
+            &s.path,
+            &s.source,
+            *at,
+            format!("{e} in `{text}`"),
+        )),
         Ok(used) => {
             let mut used: Vec<_> = used.into_iter().collect();
             used.sort();
@@ -226,7 +294,9 @@ fn check_templates_in(
 ) {
     match v {
         Value::String(t) => check_template(s, t, defined, at, known, errors),
-        Value::Array(a) => a.iter().for_each(|x| check_templates_in(s, x, defined, at, known, errors)),
+        Value::Array(a) => a
+            .iter()
+            .for_each(|x| check_templates_in(s, x, defined, at, known, errors)),
         Value::Object(o) => o.iter().for_each(|(k, x)| {
             check_template(s, k, defined, at, known, errors);
             check_templates_in(s, x, defined, at, known, errors);
@@ -249,10 +319,32 @@ fn check_step(
     let req = &st.request;
     if !METHODS.contains(&req.method.value.as_str()) {
         let help = did_you_mean(&req.method.value, METHODS);
-        errors.push(SuiteError::at(&s.path, &s.source, req.method.referenced, format!("unknown method `{}`", req.method.value)).with_help(help));
+        errors.push(
+            SuiteError::at(
+                &s.path,
+                &s.source,
+                req.method.referenced,
+                format!("unknown method `{}`", req.method.value),
+            )
+            .with_help(help),
+        );
     }
-    check_template(s, &req.path.value, defined, &req.path.referenced, known, errors);
-    check_templates_in(s, &Value::Object(req.query.clone()), defined, &at, known, errors);
+    check_template(
+        s,
+        &req.path.value,
+        defined,
+        &req.path.referenced,
+        known,
+        errors,
+    );
+    check_templates_in(
+        s,
+        &Value::Object(req.query.clone()),
+        defined,
+        &at,
+        known,
+        errors,
+    );
     for v in req.headers.values() {
         check_template(s, v, defined, &at, known, errors);
     }
@@ -263,30 +355,59 @@ fn check_step(
         check_template(s, b, defined, &at, known, errors);
     }
     if req.body.is_some() && req.raw_body.is_some() {
-        errors.push(SuiteError::at(&s.path, &s.source, at, "a request has either `body` or `raw_body`, not both"));
+        errors.push(SuiteError::at(
+            &s.path,
+            &s.source,
+            at,
+            "a request has either `body` or `raw_body`, not both",
+        ));
     }
     let ex = &st.expect;
     if let Some(name) = &ex.schema {
         if !known.schemas.contains(&name.value) {
             let help = did_you_mean(&name.value, known.schemas.iter().map(String::as_str));
-            errors.push(SuiteError::at(&s.path, &s.source, name.referenced, format!("unknown schema `{}`", name.value)).with_help(help));
+            errors.push(
+                SuiteError::at(
+                    &s.path,
+                    &s.source,
+                    name.referenced,
+                    format!("unknown schema `{}`", name.value),
+                )
+                .with_help(help),
+            );
         }
     }
     for pa in &ex.jsonpath {
         if let Err(e) = serde_json_path::JsonPath::parse(&pa.value.path) {
-            errors.push(SuiteError::at(&s.path, &s.source, pa.referenced, format!("invalid JSONPath `{}`: {e}", pa.value.path)));
+            errors.push(SuiteError::at(
+                &s.path,
+                &s.source,
+                pa.referenced,
+                format!("invalid JSONPath `{}`: {e}", pa.value.path),
+            ));
         }
         if let Some(re) = &pa.value.matches {
             if let Err(e) = regex_lite::Regex::new(re) {
-                errors.push(SuiteError::at(&s.path, &s.source, pa.referenced, format!("invalid regular expression `{re}`: {e}")));
+                errors.push(SuiteError::at(
+                    &s.path,
+                    &s.source,
+                    pa.referenced,
+                    format!("invalid regular expression `{re}`: {e}"),
+                ));
             }
         }
-        for v in [&pa.value.equals, &pa.value.not_equals, &pa.value.contains].into_iter().flatten() {
+        for v in [&pa.value.equals, &pa.value.not_equals, &pa.value.contains]
+            .into_iter()
+            .flatten()
+        {
             check_templates_in(s, v, defined, &pa.referenced, known, errors);
         }
     }
     for h in ex.headers.values() {
-        for v in [&h.value.equals, &h.value.not_equals, &h.value.contains].into_iter().flatten() {
+        for v in [&h.value.equals, &h.value.not_equals, &h.value.contains]
+            .into_iter()
+            .flatten()
+        {
             check_templates_in(s, v, defined, &h.referenced, known, errors);
         }
     }
@@ -298,7 +419,12 @@ fn check_step(
     for (name, cap) in &st.capture {
         if let Capture::JsonPath(p) = &cap.value {
             if let Err(e) = serde_json_path::JsonPath::parse(p) {
-                errors.push(SuiteError::at(&s.path, &s.source, cap.referenced, format!("capture `{name}`: invalid JSONPath `{p}`: {e}")));
+                errors.push(SuiteError::at(
+                    &s.path,
+                    &s.source,
+                    cap.referenced,
+                    format!("capture `{name}`: invalid JSONPath `{p}`: {e}"),
+                ));
             }
         }
         defined.insert(name.clone());

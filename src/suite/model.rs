@@ -214,7 +214,11 @@ impl StatusSpec {
     pub fn describe(&self) -> String {
         match self {
             StatusSpec::One(s) => s.to_string(),
-            StatusSpec::Any(v) => v.iter().map(u16::to_string).collect::<Vec<_>>().join(" or "),
+            StatusSpec::Any(v) => v
+                .iter()
+                .map(u16::to_string)
+                .collect::<Vec<_>>()
+                .join(" or "),
         }
     }
 }
@@ -350,5 +354,7 @@ pub struct SortSpec {
 pub enum Capture {
     /// A JSONPath into the response body; the single selected node's value.
     JsonPath(String),
-    Header { header: String },
+    Header {
+        header: String,
+    },
 }

@@ -40,16 +40,41 @@ impl Profile {
                     .into_iter()
                     .flatten()
                     .flatten()
-                    .filter_map(|e| e.path().file_stem().and_then(|s| s.to_str()).map(String::from))
+                    .filter_map(|e| {
+                        e.path()
+                            .file_stem()
+                            .and_then(|s| s.to_str())
+                            .map(String::from)
+                    })
                     .collect();
                 let help = did_you_mean(name, known.iter().map(String::as_str))
                     .or_else(|| Some(format!("available profiles: {}", known.join(", "))));
-                return Err(SuiteError::at_line_col(&path, "", 0, 0, format!("no profile named `{name}`")).with_help(help));
+                return Err(SuiteError::at_line_col(
+                    &path,
+                    "",
+                    0,
+                    0,
+                    format!("no profile named `{name}`"),
+                )
+                .with_help(help));
             }
         };
         serde_saphyr::from_str::<Profile>(&text).map_err(|e| {
-            let (l, c) = e.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
-            SuiteError::at_line_col(&path, &text, l, c, e.to_string().lines().next().unwrap_or("invalid profile").to_string())
+            let (l, c) = e
+                .location()
+                .map(|l| (l.line(), l.column()))
+                .unwrap_or((1, 1));
+            SuiteError::at_line_col(
+                &path,
+                &text,
+                l,
+                c,
+                e.to_string()
+                    .lines()
+                    .next()
+                    .unwrap_or("invalid profile")
+                    .to_string(),
+            )
         })
     }
 

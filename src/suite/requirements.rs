@@ -37,10 +37,15 @@ impl Requirements {
             }
             let cells: Vec<&str> = line.split('\t').collect();
             let [id, level, derived, area, gate, summary] = cells[..] else {
-                return Err(format!("requirements table line {}: expected 6 tab-separated columns, found {}", n + 1, cells.len()));
+                return Err(format!(
+                    "requirements table line {}: expected 6 tab-separated columns, found {}",
+                    n + 1,
+                    cells.len()
+                ));
             };
-            let level = Level::parse(level)
-                .ok_or_else(|| format!("requirements table line {}: unknown level {level:?}", n + 1))?;
+            let level = Level::parse(level).ok_or_else(|| {
+                format!("requirements table line {}: unknown level {level:?}", n + 1)
+            })?;
             let req = Requirement {
                 id: id.to_string(),
                 level,
@@ -50,7 +55,10 @@ impl Requirements {
                 summary: summary.to_string(),
             };
             if by_id.insert(id.to_string(), req).is_some() {
-                return Err(format!("requirements table line {}: duplicate id {id}", n + 1));
+                return Err(format!(
+                    "requirements table line {}: duplicate id {id}",
+                    n + 1
+                ));
             }
         }
         Ok(Requirements { by_id })

@@ -1,0 +1,310 @@
+//! `scimtest run` as a user runs it: the binary against `scimtest serve` (canary token, nothing
+//! left behind), against nothing, against garbage, and `scimtest cleanup`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_scimtest");
+
+/// `scimtest serve` on a free port with `token`; returns the child and the base URL.
+fn serve(token: &str, extra: &[&str]) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--memory", "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .env("SCIM_TOKEN", token)
+        .env("RUST_LOG", "trace")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let stderr = child.stderr.take().expect("piped");
+    let mut lines = BufReader::new(stderr).lines();
+    let base = loop {
+        let line = lines
+            .next()
+            .expect("server prints its address")
+            .expect("utf-8");
+        if let Some(rest) = line.split("listening at ").nth(1) {
+            break rest.split_whitespace().next().expect("url").to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    (child, base)
+}
+
+fn all_files_text(dir: &Path) -> String {
+    let mut out = String::new();
+    for e in std::fs::read_dir(dir).expect("report dir").flatten() {
+        if let Ok(t) = std::fs::read_to_string(e.path()) {
+            out.push_str(&t);
+        }
+    }
+    out
+}
+
+fn count_users(base: &str, token: &str) -> u64 {
+    let body = raw_get(base, "/Users?count=0", token);
+    let v: serde_json::Value = serde_json::from_str(&body).expect("list JSON");
+    v["totalResults"].as_u64().expect("totalResults")
+}
+
+fn raw_get(base: &str, path: &str, token: &str) -> String {
+    let url = ::reqwest::Url::parse(base).expect("url");
+    let addr = format!(
+        "{}:{}",
+        url.host_str().expect("host"),
+        url.port().expect("port")
+    );
+    let mut s = std::net::TcpStream::connect(&addr).expect("connect");
+    write!(s, "GET {}{path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n", url.path()).expect("write");
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).expect("read");
+    resp.split("\r\n\r\n").nth(1).unwrap_or("").to_string()
+}
+
+#[test]
+fn run_against_serve_leaks_no_token_and_leaves_nothing() {
+    let canary = "canary-7c1f9e2b5a-TOKEN";
+    let (mut server, base) = serve(canary, &[]);
+    let before = count_users(&base, canary);
+    let reports = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(BIN)
+        .args(["run", "--url", &base, "--report-dir"])
+        .arg(reports.path())
+        .env("SCIM_TOKEN", canary)
+        .env("RUST_LOG", "trace")
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "run failed:\n{stdout}\n{stderr}"
+    );
+    for f in ["junit.xml", "results.json", "report.html", "ledger.jsonl"] {
+        assert!(reports.path().join(f).exists(), "{f} missing");
+    }
+    let files = all_files_text(reports.path());
+    for (what, text) in [
+        ("stdout", stdout.as_ref()),
+        ("stderr", stderr.as_ref()),
+        ("reports", files.as_str()),
+    ] {
+        assert!(!text.contains(canary), "the token appears in {what}");
+        assert!(
+            !text.contains("canary-7c1f9e2b5a"),
+            "part of the token appears in {what}"
+        );
+    }
+    // Everything the run created is gone again.
+    assert_eq!(
+        count_users(&base, canary),
+        before,
+        "the run left users behind"
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+}
+
+#[test]
+fn unreachable_target_exits_3_with_a_clear_message() {
+    // Bind then drop: nothing listens on that port any more.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(BIN)
+        .args([
+            "run",
+            "--url",
+            &format!("http://127.0.0.1:{port}/scim/v2"),
+            "--token",
+            "t0ken-x",
+            "--report-dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("cannot reach"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn garbage_answering_target_exits_3() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(64) {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let body = "<html><body>Welcome to nginx!</body></html>";
+            let _ = write!(s, "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+        }
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(BIN)
+        .args([
+            "run",
+            "--url",
+            &format!("http://127.0.0.1:{port}/scim/v2"),
+            "--token",
+            "t0ken-x",
+            "--report-dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("does not look like a SCIM service provider"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn suite_errors_exit_2_naming_the_position() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("profiles")).expect("mkdir");
+    std::fs::copy(
+        "suites/profiles/rfc.yaml",
+        dir.path().join("profiles/rfc.yaml"),
+    )
+    .expect("copy profile");
+    std::fs::write(
+        dir.path().join("broken.yaml"),
+        "id: broken\ntitle: Broken\ntests:\n  - id: t\n    title: T\n    requirements: [P-3.3-01]\n    faults: [create-200]\n    steps:\n      - request: {method: GET, path: /Users}\n        expect: {stauts: 200}\n",
+    )
+    .expect("write");
+    let out = Command::new(BIN)
+        .arg("lint")
+        .arg(dir.path())
+        .output()
+        .expect("lint");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("broken.yaml:10:"), "{stderr}");
+    assert!(stderr.contains("did you mean `status`?"), "{stderr}");
+}
+
+#[test]
+fn cleanup_finishes_an_interrupted_ledger() {
+    let token = "cleanup-token-1234";
+    let (mut server, base) = serve(token, &[]);
+    // Create two users by hand and write a ledger as an interrupted run would have.
+    let client = raw_http::create_two_users(&base, token);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ledger = dir.path().join("ledger.jsonl");
+    let lines: Vec<String> = client
+        .iter()
+        .map(|l| format!("{{\"created\":\"{l}\"}}"))
+        .collect();
+    std::fs::write(&ledger, lines.join("\n") + "\n").expect("ledger");
+    assert_eq!(count_users(&base, token), 2);
+    let out = Command::new(BIN)
+        .args(["cleanup", "--url", &base, "--ledger"])
+        .arg(&ledger)
+        .env("SCIM_TOKEN", token)
+        .output()
+        .expect("cleanup");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("0 left behind"), "{stdout}");
+    assert_eq!(count_users(&base, token), 0);
+    let _ = server.kill();
+    let _ = server.wait();
+}
+
+/// Plain HTTP/1.1 over a TcpStream, so this test file needs no async client.
+mod raw_http {
+    use ::reqwest::Url;
+    use std::io::{Read, Write};
+
+    /// Creates two users; returns their Location headers.
+    pub fn create_two_users(base: &str, token: &str) -> Vec<String> {
+        let url = Url::parse(base).expect("url");
+        let addr = format!(
+            "{}:{}",
+            url.host_str().expect("host"),
+            url.port().expect("port")
+        );
+        (0..2)
+            .map(|i| {
+                let body = format!("{{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"userName\":\"cleanup{i}\"}}");
+                let mut s = std::net::TcpStream::connect(&addr).expect("connect");
+                write!(
+                    s,
+                    "POST {}/Users HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    url.path(),
+                    body.len()
+                )
+                .expect("write");
+                let mut resp = String::new();
+                s.read_to_string(&mut resp).expect("read");
+                resp.lines()
+                    .find_map(|l| l.strip_prefix("location: ").or_else(|| l.strip_prefix("Location: ")))
+                    .expect("Location header")
+                    .trim()
+                    .to_string()
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn ctrl_c_stops_the_run_and_cleans_up() {
+    let token = "interrupt-token-5678";
+    // Every request takes 150 ms, so the run is still going when the interrupt comes.
+    let (mut server, base) = serve(token, &["--latency", "150"]);
+    let before = count_users(&base, token);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ledger = dir.path().join("ledger.jsonl");
+    let mut run = Command::new(BIN)
+        .args(["run", "--jobs", "1", "--url", &base, "--report-dir"])
+        .arg(dir.path())
+        .env("SCIM_TOKEN", token)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run");
+    // Interrupt as soon as the run has created something.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let created = std::fs::read_to_string(&ledger).is_ok_and(|t| t.contains("\"created\""));
+        if created || std::time::Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let pid = run.id().to_string();
+    let status = Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let out = run.wait_with_output().expect("run ends");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        count_users(&base, token),
+        before,
+        "the interrupted run left users behind"
+    );
+    let ledger_text = std::fs::read_to_string(&ledger).expect("ledger");
+    assert!(ledger_text.contains("\"deleted\""), "{ledger_text}");
+    let _ = server.kill();
+    let _ = server.wait();
+}
