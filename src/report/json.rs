@@ -85,7 +85,8 @@ mod tests {
     fn the_schema_rejects_drift() {
         let v = validator();
         let good: Value = serde_json::from_str(&render(&fixtures::run()).unwrap()).unwrap();
-        let mutations: [(&str, fn(&mut Value)); 5] = [
+        type Mutation = (&'static str, fn(&mut Value));
+        let mutations: [Mutation; 5] = [
             ("unknown outcome", |r| {
                 r["tests"][0]["outcome"] = json!("flaky")
             }),
