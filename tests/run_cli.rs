@@ -267,7 +267,7 @@ fn ctrl_c_stops_the_run_and_cleans_up() {
     let before = count_users(&base, token);
     let dir = tempfile::tempdir().expect("tempdir");
     let ledger = dir.path().join("ledger.jsonl");
-    let mut run = Command::new(BIN)
+    let run = Command::new(BIN)
         .args(["run", "--jobs", "1", "--url", &base, "--report-dir"])
         .arg(dir.path())
         .env("SCIM_TOKEN", token)

@@ -1,11 +1,39 @@
 #[test]
 fn probe() {
-    for src in ["a: yes\nb: 5\nc: 0x10\nd: ~\ne: 1.0\nf: on\ng: '5'\n", "x: &r {m: 1, n: 2}\ny: {<<: *r, n: 3}\n", "k: !!str 5\n"] {
-        let v: Result<serde_json::Value, _> = serde_saphyr::from_str(src);
-        println!("{src:?} => {v:?}");
+    use scimtest::exec::template::{RunContext, Templates};
+    let t = Templates::new(RunContext {
+        prefix: "scimtest-r1".into(),
+        domain: "example.com".into(),
+        run_id: "r1".into(),
+        base_url: "http://x/scim/v2".into(),
+    });
+    let scope = serde_json::Map::new();
+    for s in [
+        "{{ nosuch }}",
+        "x{{ nosuch }}",
+        "{{ nosuch.a }}",
+        " {{ 1 + 2 }} ",
+        "{{ [1, 'a'] }}",
+        "{{ {'a': 1} }}",
+        "{{ none }}",
+        "{{ now() }}",
+        "{{ now(-60) }}",
+        "{{ unique() }}",
+        "{{ unique('grp') }}",
+        "{{ user_name() }}",
+        "{{ uuid() }}",
+        "{{ random_string() }}",
+        "{{ random_string(5) }}",
+        "{{ random_string(length=3, class='emoji') }}",
+        "{{ base_url }}|{{ run_id }}|{{ prefix }}|{{ domain }}",
+        "{{ 'a b' | urlencode }}",
+        "{{ 'Ab' | upper }}",
+        "{% if true %}yes{% endif %}",
+        "{{ 3.5 }}",
+        "{{ true }}",
+        "{{ '5' | int }}",
+        "{{ {'a': 1} | tojson }}",
+    ] {
+        println!("{s:?} => {:?}", t.render_str(s, &scope));
     }
-    let r = scimtest::suite::load::parse_suite(std::path::Path::new("x.yaml"), "id: s\ntitle: t\ntests: []\nzzz: 1\n".into());
-    println!("{:?}", r.err().map(|e| (e.message, e.help)));
-    let r = scimtest::suite::load::parse_suite(std::path::Path::new("x.yaml"), "id: s\ntitle: t\ntests: [{id: t, title: t, requirements: [], steps: [{request: {method: GET, path: /, auth: zzz}}]}]\n".into());
-    println!("{:?}", r.err().map(|e| (e.message, e.help)));
 }

@@ -67,11 +67,7 @@ pub fn check_step(expect: &Expect, resp: &HttpResponse, ctx: &Ctx<'_>) -> Vec<Ch
     }
     for (name, pred) in &expect.headers {
         let value = resp.header(name).map(|v| Value::String(v.to_string()));
-        let res = eval_predicate(
-            &pred.value,
-            value.as_ref().map(std::slice::from_ref).unwrap_or(&[]),
-            ctx,
-        );
+        let res = eval_predicate(&pred.value, value.as_slice(), ctx);
         out.push(check(
             "header",
             format!("header {name} {}", describe(&pred.value)),
@@ -633,4 +629,96 @@ fn sorted_by(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exec::template::RunContext;
+    use serde_json::json;
+
+    fn templates() -> Templates {
+        Templates::new(RunContext {
+            prefix: "p".into(),
+            domain: "example.com".into(),
+            run_id: "r".into(),
+            base_url: "http://x".into(),
+        })
+    }
+
+    fn pred(v: Value) -> Predicate {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn eval(p: Value, nodes: &[Value]) -> Result<(), String> {
+        let t = templates();
+        let scope = Map::new();
+        let schemas = SchemaSet::builtin().unwrap();
+        let pos = |_: &serde_saphyr::Location| String::new();
+        let ctx = Ctx {
+            templates: &t,
+            scope: &scope,
+            schemas: &schemas,
+            sent: None,
+            path: "/Users",
+            source: String::new(),
+            pos: &pos,
+        };
+        eval_predicate(&pred(p), nodes, &ctx)
+    }
+
+    #[test]
+    fn predicates_hold_and_fail_as_documented() {
+        assert!(eval(json!({"equals": "a"}), &[json!("a")]).is_ok());
+        assert!(eval(json!({"equals": "a"}), &[json!("A")]).is_err());
+        assert!(eval(json!({"equals": "a", "ignore_case": true}), &[json!("A")]).is_ok());
+        assert!(eval(json!({"equals": 1}), &[json!(1.0)]).is_ok());
+        assert!(eval(json!({"not_equals": "a"}), &[json!("b")]).is_ok());
+        assert!(eval(json!({"not_equals": "a"}), &[json!("a")]).is_err());
+        assert!(eval(json!({"contains": "x"}), &[json!(["y", "x"])]).is_ok());
+        assert!(eval(
+            json!({"contains": {"type": "work"}}),
+            &[json!([{"type": "work", "value": "v"}])]
+        )
+        .is_ok());
+        assert!(eval(json!({"contains": "ell"}), &[json!("hello")]).is_ok());
+        assert!(eval(json!({"matches": "^ab+c$"}), &[json!("abbc")]).is_ok());
+        assert!(eval(json!({"matches": "^ab+c$"}), &[json!(3)]).is_err());
+        assert!(eval(json!({"type": "integer"}), &[json!(3)]).is_ok());
+        assert!(eval(json!({"type": "integer"}), &[json!("3")]).is_err());
+        assert!(eval(json!({"exists": true}), &[]).is_err());
+        assert!(eval(json!({"exists": false}), &[]).is_ok());
+        assert!(eval(json!({"exists": false}), &[json!(null)]).is_err());
+        assert!(eval(json!({"length": 2}), &[json!([1, 2])]).is_ok());
+        assert!(eval(json!({"length": {"min": 3}}), &[json!([1, 2])]).is_err());
+        // Several nodes are compared as one array.
+        assert!(eval(json!({"length": 3}), &[json!(1), json!(2), json!(3)]).is_ok());
+        // Nothing selected fails every value predicate.
+        assert!(eval(json!({"equals": "a"}), &[]).is_err());
+    }
+
+    #[test]
+    fn matches_sent_follows_attribute_rules() {
+        let rt = &Registry::builtin().user;
+        let sent = json!({"schemas": [crate::scim::schema::USER_URN], "userName": "Bob", "password": "x", "emails": [{"value": "b@x", "type": "work"}], "id": "mine"});
+        let got = json!({"id": "1", "userName": "bob", "emails": [{"value": "b@x", "type": "work", "primary": false}, {"value": "c@x"}]});
+        assert_eq!(matches_sent(rt, &sent, &got), Ok(()));
+        let wrong = json!({"id": "1", "userName": "bob", "emails": [{"value": "c@x"}]});
+        assert!(matches_sent(rt, &sent, &wrong).is_err());
+        let missing = json!({"id": "1", "emails": [{"value": "b@x", "type": "work"}]});
+        assert!(matches_sent(rt, &sent, &missing)
+            .unwrap_err()
+            .contains("userName missing"));
+    }
+
+    #[test]
+    fn sorted_by_and_all_match_use_the_scim_core() {
+        let rt = Some(&Registry::builtin().user);
+        let body = json!({"Resources": [{"userName": "alice"}, {"userName": "Bob"}, {"userName": "carol"}, {}]});
+        assert!(sorted_by("userName", false, Some(&body), rt).is_ok());
+        assert!(sorted_by("userName", true, Some(&body), rt).is_err());
+        let list = json!({"Resources": [{"schemas": [crate::scim::schema::USER_URN], "userName": "pa"}, {"schemas": [crate::scim::schema::USER_URN], "userName": "PB"}]});
+        assert!(all_match("userName sw \"p\"", Some(&list), rt).is_ok());
+        assert!(all_match("userName eq \"pa\"", Some(&list), rt).is_err());
+    }
 }

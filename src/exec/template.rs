@@ -110,6 +110,11 @@ impl Templates {
         if let Some(expr) = whole_expression(s) {
             let compiled = self.env.compile_expression(expr).map_err(describe)?;
             let v = compiled.eval(self.context(scope)).map_err(describe)?;
+            // A bare undefined name evaluates to `undefined` without an error even in strict
+            // mode; sending `null` in its place would hide a typo in the suite.
+            if v.is_undefined() {
+                return Err(format!("template error: `{expr}` is undefined"));
+            }
             return serde_json::to_value(&v).map_err(|e| format!("template value: {e}"));
         }
         self.env

@@ -42,9 +42,24 @@ pub(crate) fn redact_headers(headers: &mut BTreeMap<String, String>) {
     }
 }
 
-/// A copy of the run with every request and response header map redacted.
+/// `https://user:pass@host/…` → `https://[redacted]@host/…`: credentials in a URL are as
+/// secret as a header.
+pub(crate) fn redact_url(url: &str) -> Cow<'_, str> {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return Cow::Borrowed(url);
+    };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => Cow::Owned(format!("{}{REDACTED}{}", &url[..scheme_end], &rest[at..])),
+        None => Cow::Borrowed(url),
+    }
+}
+
+/// A copy of the run with secret headers and URL credentials redacted.
 pub(crate) fn redacted(run: &RunResult) -> RunResult {
     let mut run = run.clone();
+    run.target = redact_url(&run.target).into_owned();
     for test in &mut run.tests {
         redact_test(test);
     }
@@ -53,6 +68,7 @@ pub(crate) fn redacted(run: &RunResult) -> RunResult {
 
 pub(crate) fn redact_test(test: &mut TestResult) {
     for step in &mut test.steps {
+        step.request.url = redact_url(&step.request.url).into_owned();
         redact_headers(&mut step.request.headers);
         if let Some(response) = &mut step.response {
             redact_headers(&mut response.headers);
@@ -160,7 +176,7 @@ pub(crate) fn severity_str(severity: Severity) -> &'static str {
 
 /// Counts relative to the run's `fail_on`: `failed` are the failures that fail the run;
 /// failures below the threshold show as warnings (SHOULD) or infos (MAY).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Verdict {
     pub passed: usize,
     pub failed: usize,
@@ -340,10 +356,17 @@ pub(crate) fn failure_detail(test: &TestResult, paint: Paint) -> String {
 }
 
 fn write_step(out: &mut String, step: &StepResult, paint: Paint) {
+    // Runners may already call their steps "step 1: …".
+    let name = one_line(&step.name, 40);
+    let prefix = if name.to_ascii_lowercase().starts_with("step") {
+        ""
+    } else {
+        "step "
+    };
     let _ = writeln!(
         out,
-        "  step {} {}",
-        paint.bold(&one_line(&step.name, 40)),
+        "  {prefix}{} {}",
+        paint.bold(&name),
         paint.dim(&format!("({})", one_line(&step.source, 45)))
     );
     if let Some(error) = &step.error {
@@ -523,6 +546,16 @@ mod tests {
         let text = serde_json::to_string(&run).unwrap_or_default();
         assert!(!text.contains(fixtures::SECRET), "secret leaked");
         assert!(text.contains(REDACTED));
+    }
+
+    #[test]
+    fn url_credentials_are_redacted() {
+        assert_eq!(
+            redact_url("https://u:p@x.test/scim?a=b@c"),
+            "https://[redacted]@x.test/scim?a=b@c"
+        );
+        assert_eq!(redact_url("https://x.test/a@b"), "https://x.test/a@b");
+        assert_eq!(redact_url("not a url"), "not a url");
     }
 
     #[test]

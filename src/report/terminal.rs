@@ -123,7 +123,7 @@ impl TerminalReporter {
             RunEvent::Started { target, total } => {
                 let text = format!(
                     "scimtest: running {total} tests against {}",
-                    common::one_line(target, WIDTH - 40)
+                    common::one_line(&common::redact_url(target), WIDTH - 40)
                 );
                 writeln!(self.out, "{}", self.paint.bold(&text))?;
                 self.out.flush()?;

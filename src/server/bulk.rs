@@ -230,7 +230,7 @@ fn run(ctx: &Ctx<'_>, body: &Value) -> Outcome {
                 }
                 Err(e) => {
                     errors += 1;
-                    results[i] = Some(op_error(Some(op), None, &e));
+                    results[i] = Some(op_error(Some(op), failed_location(ctx, op, &ids), &e));
                 }
             }
         }
@@ -247,7 +247,8 @@ fn run(ctx: &Ctx<'_>, body: &Value) -> Outcome {
                     Some(crate::scim::error::ScimType::InvalidValue),
                     "bulkId reference could not be resolved",
                 );
-                results[i] = Some(op_error(op, None, &e));
+                let location = op.and_then(|o| failed_location(ctx, o, &ids));
+                results[i] = Some(op_error(op, location, &e));
             }
             break;
         }
@@ -256,6 +257,12 @@ fn run(ctx: &Ctx<'_>, body: &Value) -> Outcome {
     Ok(ScimResponse::ok(
         json!({"schemas": [BULK_RESPONSE_URN], "Operations": operations}),
     ))
+}
+
+/// RFC 7644 §3.7: every operation result carries `location`, except a failed POST (nothing
+/// was created, so there is nothing to point at).
+fn failed_location(ctx: &Ctx<'_>, op: &Op, ids: &HashMap<String, String>) -> Option<String> {
+    (op.method != "POST").then(|| format!("{}{}", ctx.base_url, substitute_path(&op.path, ids)))
 }
 
 fn op_error(op: Option<&Op>, location: Option<String>, e: &ScimError) -> Value {
