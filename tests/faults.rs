@@ -474,6 +474,149 @@ async fn probe(fault: Fault, s: &Server, p: &str) -> Check {
                 format!("DELETE answered {}", d.status),
             )
         }
+        Fault::SpcMissingEtag => {
+            let r = s.req("GET", "/ServiceProviderConfig", None).await;
+            ensure(
+                r.body["etag"]["supported"].is_boolean(),
+                format!("etag member: {}", r.body["etag"]),
+            )
+        }
+        Fault::DiscoveryBareArrays => {
+            let list = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+            let rt = s.req("GET", "/ResourceTypes", None).await;
+            let sc = s.req("GET", "/Schemas", None).await;
+            ensure(
+                rt.body["schemas"][0] == list && sc.body["schemas"][0] == list,
+                format!(
+                    "/ResourceTypes {} / /Schemas {}",
+                    rt.body["schemas"], sc.body["schemas"]
+                ),
+            )
+        }
+        Fault::SchemaIdIgnored => {
+            let urn = "urn:ietf:params:scim:schemas:core:2.0:User";
+            let one = s.req("GET", &format!("/Schemas/{urn}"), None).await;
+            let unknown = s.req("GET", "/Schemas/urn:example:unknown:1.0", None).await;
+            ensure(
+                one.body["id"] == urn && unknown.status == 404,
+                format!(
+                    "/Schemas/{urn} id {}, unknown schema answered {}",
+                    one.body["id"], unknown.status
+                ),
+            )
+        }
+        Fault::AnyTokenAccepted => {
+            let r = s
+                .client
+                .get(format!("{}/Users", s.base))
+                .bearer_auth("not-the-token")
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            ensure(
+                r.status() == 401,
+                format!("wrong token answered {}", r.status()),
+            )
+        }
+        Fault::ScimJson415 => {
+            // create_user labels its body application/scim+json.
+            let r = s.create_user(&format!("{p}media")).await;
+            ensure(
+                r.status == 201,
+                format!("scim+json body answered {}", r.status),
+            )
+        }
+        Fault::UsernameOptional => {
+            let urn = "urn:ietf:params:scim:schemas:core:2.0:User";
+            let missing = s
+                .req(
+                    "POST",
+                    "/Users",
+                    Some(json!({"schemas": [urn], "displayName": "x"})),
+                )
+                .await;
+            let empty = s
+                .req(
+                    "POST",
+                    "/Users",
+                    Some(json!({"schemas": [urn], "userName": ""})),
+                )
+                .await;
+            ensure(
+                missing.status == 400 && empty.status == 400,
+                format!(
+                    "no userName answered {}, empty userName {}",
+                    missing.status, empty.status
+                ),
+            )
+        }
+        Fault::PutCreates => {
+            let path = format!("/Users/{p}-{}", uuid::Uuid::new_v4());
+            let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": format!("{p}upsert")});
+            let put = s.req("PUT", &path, Some(body)).await;
+            let get = s.req("GET", &path, None).await;
+            ensure(
+                put.status == 404 && get.status == 404,
+                format!(
+                    "PUT to an unknown id answered {}, then GET {}",
+                    put.status, get.status
+                ),
+            )
+        }
+        Fault::PatchAddReplaces => {
+            let id = s.create_user(&format!("{p}add")).await.id();
+            let ops = json!([{"op": "add", "path": "emails", "value": [{"value": format!("{p}second@example.org"), "type": "home"}]}]);
+            s.req("PATCH", &format!("/Users/{id}"), Some(patch_body(ops)))
+                .await;
+            let r = s.req("GET", &format!("/Users/{id}"), None).await;
+            let n = r.body["emails"].as_array().map(Vec::len).unwrap_or(0);
+            ensure(n == 2, format!("{n} emails after adding a second one"))
+        }
+        Fault::PatchReadOnlyIgnored => {
+            let id = s.create_user(&format!("{p}ro")).await.id();
+            let ops = json!([{"op": "replace", "path": "id", "value": "other"}]);
+            let r = s
+                .req("PATCH", &format!("/Users/{id}"), Some(patch_body(ops)))
+                .await;
+            ensure(
+                r.status == 400 && r.body["scimType"] == "mutability",
+                format!("PATCH replace id answered {} {}", r.status, r.text),
+            )
+        }
+        Fault::PatchReplaceUnsetNoTarget => {
+            // create_user sets no title.
+            let id = s.create_user(&format!("{p}title")).await.id();
+            let ops = json!([{"op": "replace", "path": "title", "value": "Engineer"}]);
+            let r = s
+                .req("PATCH", &format!("/Users/{id}"), Some(patch_body(ops)))
+                .await;
+            ensure(
+                r.status == 200 && r.body["title"] == "Engineer",
+                format!("replace of an unset title answered {} {}", r.status, r.text),
+            )
+        }
+        Fault::GroupDisplayNameOptional => {
+            let r = s
+                .req(
+                    "POST",
+                    "/Groups",
+                    Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"]})),
+                )
+                .await;
+            ensure(
+                r.status == 400,
+                format!("group without displayName answered {}", r.status),
+            )
+        }
+        Fault::MembersDroppedOnCreate => {
+            let u = s.create_user(&format!("{p}mem")).await.id();
+            let g = s.create_group(&format!("{p}withmember"), &[&u]).await.id();
+            let r = s.req("GET", &format!("/Groups/{g}"), None).await;
+            ensure(
+                r.body["members"][0]["value"] == u.as_str(),
+                format!("members {}", r.body["members"]),
+            )
+        }
     }
 }
 

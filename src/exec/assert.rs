@@ -138,10 +138,10 @@ fn describe(p: &Predicate) -> String {
     if let Some(l) = &p.length {
         parts.push(match l {
             LengthSpec::Exactly(n) => format!("has length {n}"),
-            LengthSpec::Bounds { min, max } => format!(
+            LengthSpec::Bounds(b) => format!(
                 "has length in {}..={}",
-                min.map(|m| m.to_string()).unwrap_or_default(),
-                max.map(|m| m.to_string()).unwrap_or_default()
+                b.min.map(|m| m.to_string()).unwrap_or_default(),
+                b.max.map(|m| m.to_string()).unwrap_or_default()
             ),
         });
     }
@@ -254,9 +254,7 @@ fn eval_predicate(p: &Predicate, nodes: &[Value], ctx: &Ctx<'_>) -> Result<(), S
         };
         let ok = match l {
             LengthSpec::Exactly(want) => n == *want,
-            LengthSpec::Bounds { min, max } => {
-                min.is_none_or(|m| n >= m) && max.is_none_or(|m| n <= m)
-            }
+            LengthSpec::Bounds(b) => b.min.is_none_or(|m| n >= m) && b.max.is_none_or(|m| n <= m),
         };
         if !ok {
             return Err(format!("length {n}"));

@@ -609,21 +609,32 @@ async fn run_step(
     let body = resp.json();
     for (name, cap) in &st.capture {
         let value = match &cap.value {
-            Capture::Header { header } => resp.header(header).map(|v| Value::String(v.to_string())),
-            Capture::JsonPath(p) => body.as_ref().and_then(|b| {
-                let path = serde_json_path::JsonPath::parse(p).ok()?;
-                path.query(b).exactly_one().ok().cloned()
-            }),
+            Capture::Header(h) => resp
+                .header(&h.header)
+                .map(|v| Value::String(v.to_string()))
+                .ok_or_else(|| format!("no {} header", h.header)),
+            Capture::JsonPath(p) => match (body.as_ref(), serde_json_path::JsonPath::parse(p)) {
+                (None, _) => Err("the body is not JSON".to_string()),
+                (_, Err(e)) => Err(format!("invalid JSONPath: {e}")),
+                (Some(b), Ok(path)) => {
+                    let nodes = path.query(b).all();
+                    match nodes.as_slice() {
+                        [one] => Ok((*one).clone()),
+                        [] => Err(format!("{p} selects nothing")),
+                        many => Err(format!(
+                            "{p} selects {} nodes; a capture needs exactly one",
+                            many.len()
+                        )),
+                    }
+                }
+            },
         };
         match value {
-            Some(v) => {
+            Ok(v) => {
                 scope.insert(name.clone(), v);
             }
-            None => {
-                let msg = format!(
-                    "capture `{name}` found nothing in the response ({})",
-                    s.pos(&cap.referenced)
-                );
+            Err(why) => {
+                let msg = format!("capture `{name}`: {why} ({})", s.pos(&cap.referenced));
                 record.error = Some(msg.clone());
                 return (record, StepVerdict::Failed(msg));
             }

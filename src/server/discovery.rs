@@ -2,6 +2,7 @@
 //! Their content comes from the same registry and configuration the server enforces.
 
 use super::contract::Contract;
+use super::faults::Fault;
 use super::http::{base_url, error_response, ScimResponse};
 use super::AppState;
 use crate::scim::error::ScimError;
@@ -16,7 +17,7 @@ use std::sync::Arc;
 /// What the server advertises; `list()` honours `max_results`, `/Bulk` the bulk limits.
 pub fn service_provider_config(state: &AppState, base: &str) -> Value {
     let asana = state.config.contract == Contract::Asana;
-    json!({
+    let mut spc = json!({
         "schemas": [SPC_URN],
         "documentationUri": "https://github.com/scimtest/scimtest",
         "patch": {"supported": true},
@@ -40,7 +41,15 @@ pub fn service_provider_config(state: &AppState, base: &str) -> Value {
             "resourceType": "ServiceProviderConfig",
             "location": format!("{base}/ServiceProviderConfig"),
         },
-    })
+    });
+    // `spc-missing-etag`: the RFC 7643 §8.7.2 listing leaves etag out although §5 requires it,
+    // and servers that copy the listing do the same.
+    if state.faults.on(Fault::SpcMissingEtag) {
+        if let Some(m) = spc.as_object_mut() {
+            m.remove("etag");
+        }
+    }
+    spc
 }
 
 fn resource_type_doc(rt: &ResourceType, base: &str) -> Value {
@@ -70,6 +79,15 @@ fn schema_doc(doc: &Value, base: &str) -> Value {
         doc["meta"] = json!({"resourceType": "Schema", "location": format!("{base}/Schemas/{id}")});
     }
     doc
+}
+
+/// `discovery-bare-arrays`: RFC 7643 §8.6/§8.7 show these listings as bare JSON arrays, and
+/// servers built from those examples answer that way instead of with a ListResponse.
+fn discovery_list(state: &AppState, items: Vec<Value>) -> Value {
+    if state.faults.on(Fault::DiscoveryBareArrays) {
+        return Value::Array(items);
+    }
+    list_response(items)
 }
 
 fn list_response(items: Vec<Value>) -> Value {
@@ -116,7 +134,7 @@ pub async fn resource_types(
         .iter()
         .map(|rt| resource_type_doc(rt, &base))
         .collect();
-    ScimResponse::ok(list_response(items)).render(&state)
+    ScimResponse::ok(discovery_list(&state, items)).render(&state)
 }
 
 pub async fn resource_type(
@@ -154,7 +172,7 @@ pub async fn schemas(
         .iter()
         .map(|s| schema_doc(&s.document, &base))
         .collect();
-    ScimResponse::ok(list_response(items)).render(&state)
+    ScimResponse::ok(discovery_list(&state, items)).render(&state)
 }
 
 pub async fn schema(
@@ -163,6 +181,16 @@ pub async fn schema(
     Path(id): Path<String>,
 ) -> Response {
     let base = base_url(&state, &headers);
+    // `schema-id-ignored`: /Schemas/{id} routed to the listing handler, the id never looked at.
+    if state.faults.on(Fault::SchemaIdIgnored) {
+        let items = state
+            .registry
+            .schemas()
+            .iter()
+            .map(|s| schema_doc(&s.document, &base))
+            .collect();
+        return ScimResponse::ok(discovery_list(&state, items)).render(&state);
+    }
     match state.registry.schema(&id) {
         Some(s) => ScimResponse::ok(schema_doc(&s.document, &base)).render(&state),
         None => error_response(&state, &ScimError::not_found(format!("no Schema {id:?}"))),

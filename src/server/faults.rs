@@ -120,6 +120,30 @@ faults! {
         "concurrent member adds to one group all take effect; with this fault a read-modify-write race can drop them";
     Delete200 = "delete-200", "RFC 7644 §3.6",
         "a successful DELETE answers 204 No Content; with this fault 200 with a body";
+    SpcMissingEtag = "spc-missing-etag", "RFC 7643 §5",
+        "ServiceProviderConfig has an etag member; with this fault it is left out, as in the RFC 7643 §8.7.2 listing";
+    DiscoveryBareArrays = "discovery-bare-arrays", "RFC 7644 §4",
+        "/ResourceTypes and /Schemas answer a ListResponse; with this fault a bare JSON array, as in the RFC 7643 §8 examples";
+    SchemaIdIgnored = "schema-id-ignored", "RFC 7644 §4",
+        "GET /Schemas/{urn} returns that one schema (404 if unknown); with this fault it returns the whole list";
+    AnyTokenAccepted = "any-token-accepted", "RFC 7644 §2, §3.12",
+        "an unknown bearer token gets 401; with this fault any token is accepted, only its presence is checked";
+    ScimJson415 = "scim-json-415", "RFC 7644 §3.8",
+        "bodies labelled application/scim+json are accepted; with this fault only application/json is, scim+json gets 415";
+    UsernameOptional = "username-optional", "RFC 7643 §4.1.1",
+        "a User without a non-empty userName is refused with 400; with this fault the server fills one in";
+    PutCreates = "put-creates", "RFC 7644 §3.5.1",
+        "PUT to an unknown id answers 404; with this fault it creates the resource under that id (upsert)";
+    PatchAddReplaces = "patch-add-replaces", "RFC 7644 §3.5.2.1",
+        "PATCH add appends to multi-valued attributes; with this fault every add is applied as a replace";
+    PatchReadOnlyIgnored = "patch-readonly-ignored", "RFC 7644 §3.5.2",
+        "a PATCH operation on a readOnly attribute fails with 400 mutability; with this fault it is silently skipped";
+    PatchReplaceUnsetNoTarget = "patch-replace-unset-notarget", "RFC 7644 §3.5.2.3",
+        "replace on an unassigned attribute acts as add; with this fault it fails with 400 noTarget";
+    GroupDisplayNameOptional = "group-displayname-optional", "RFC 7643 §4.2",
+        "a Group without displayName is refused with 400; with this fault the server fills one in (the §8.7.1 sample says required: false)";
+    MembersDroppedOnCreate = "members-dropped-on-create", "RFC 7643 §4.2, RFC 7644 §3.3",
+        "members sent with POST /Groups are stored; with this fault they are dropped (only PATCH adds members)";
 }
 
 impl fmt::Display for Fault {

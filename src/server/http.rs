@@ -128,7 +128,10 @@ impl FromRequest<Arc<AppState>> for ScimBody {
         // sent too and accepted. A missing Content-Type is tolerated; anything else is refused.
         if let Some(ct) = &ctype {
             let mime = ct.split(';').next().unwrap_or("").trim();
-            if !(mime == SCIM_JSON || mime == "application/json" || mime.is_empty()) {
+            // `scim-json-415`: a framework that only parses application/json refuses the SCIM
+            // media type itself.
+            let refused = state.faults.on(Fault::ScimJson415) && mime == SCIM_JSON;
+            if refused || !(mime == SCIM_JSON || mime == "application/json" || mime.is_empty()) {
                 let err = ScimError::new(
                     415,
                     None,
@@ -194,8 +197,11 @@ pub async fn auth(State(state): State<Arc<AppState>>, req: Request, next: Next) 
             let (scheme, token) = v.split_once(' ')?;
             scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
         });
-    let ok =
-        presented.is_some_and(|t| bool::from(t.as_bytes().ct_eq(state.config.token.as_bytes())));
+    // `any-token-accepted`: the classic "is there a bearer token at all?" check.
+    let ok = presented.is_some_and(|t| {
+        state.faults.on(Fault::AnyTokenAccepted)
+            || bool::from(t.as_bytes().ct_eq(state.config.token.as_bytes()))
+    });
     if ok {
         return next.run(req).await;
     }

@@ -9,11 +9,12 @@ use super::faults::Fault;
 use super::store::{Record, StoreError, Tx};
 use super::AppState;
 use crate::scim::error::{ScimError, ScimResult};
-use crate::scim::schema::{ResourceType, ENTERPRISE_URN};
-use crate::scim::value::{fold, get_ci};
+use crate::scim::schema::{Mutability, Resolved, ResourceType, ENTERPRISE_URN};
+use crate::scim::value::{self, fold, get_ci, remove_ci};
 use crate::scim::{filter, patch, query, resource};
 use chrono::{SecondsFormat, Utc};
 use serde_json::{json, Map, Value};
+use std::borrow::Cow;
 use std::collections::{BTreeSet, VecDeque};
 
 impl From<StoreError> for ScimError {
@@ -73,6 +74,26 @@ pub fn etag_matches(header: &str, version: i64) -> bool {
             t.trim_matches('"') == current
         }
     })
+}
+
+/// Whether `obj` has a non-empty string under `name` (any case).
+fn has_text(obj: &Map<String, Value>, name: &str) -> bool {
+    get_ci(obj, name)
+        .and_then(Value::as_str)
+        .is_some_and(|s| !s.is_empty())
+}
+
+/// The attribute a PATCH operation's path points at (value filters and sub-attributes after a
+/// `[` are ignored), for the PATCH faults.
+fn op_target<'r>(rt: &'r ResourceType, op: &Value) -> Option<Resolved<'r>> {
+    let path = op.get("path").and_then(Value::as_str)?;
+    rt.resolve_str(path.split('[').next().unwrap_or(path).trim())
+}
+
+fn op_is(op: &Value, name: &str) -> bool {
+    op.get("op")
+        .and_then(Value::as_str)
+        .is_some_and(|o| o.eq_ignore_ascii_case(name))
 }
 
 impl Ctx<'_> {
@@ -284,10 +305,62 @@ impl Ctx<'_> {
     }
 
     pub fn create(&self, tx: &Tx<'_>, rt: &ResourceType, body: &Value) -> ScimResult<Record> {
+        self.insert_new(tx, rt, body, None)
+    }
+
+    /// Faults that change what a create body says before the input rules see it.
+    fn fault_create_body<'b>(&self, rt: &ResourceType, body: &'b Value) -> Cow<'b, Value> {
+        if self.state.faults.is_empty() {
+            return Cow::Borrowed(body);
+        }
+        let mut body = body.clone();
+        if let Some(obj) = body.as_object_mut() {
+            // `username-optional`: a server that makes up a userName rather than refusing.
+            if rt.name == "User"
+                && self.faults_on(Fault::UsernameOptional)
+                && !has_text(obj, "userName")
+            {
+                remove_ci(obj, "userName");
+                obj.insert(
+                    "userName".into(),
+                    Value::String(uuid::Uuid::new_v4().to_string()),
+                );
+            }
+            // `group-displayname-optional`: the §8.7.1 sample schema's required: false, with a
+            // default name so the stored group stays displayable.
+            if rt.name == "Group"
+                && self.faults_on(Fault::GroupDisplayNameOptional)
+                && !has_text(obj, "displayName")
+            {
+                remove_ci(obj, "displayName");
+                let name = format!("group-{}", uuid::Uuid::new_v4());
+                obj.insert("displayName".into(), Value::String(name));
+            }
+            // `members-dropped-on-create`: servers that only take members through PATCH.
+            if rt.name == "Group" && self.faults_on(Fault::MembersDroppedOnCreate) {
+                remove_ci(obj, "members");
+            }
+        }
+        Cow::Owned(body)
+    }
+
+    /// Creates a resource under a new id, or under `id` (the `put-creates` upsert).
+    fn insert_new(
+        &self,
+        tx: &Tx<'_>,
+        rt: &ResourceType,
+        body: &Value,
+        id: Option<&str>,
+    ) -> ScimResult<Record> {
+        let body = self.fault_create_body(rt, body);
+        let body = body.as_ref();
         let mut data = resource::prepare_create(rt, body)?;
         self.contract_rules(rt, &mut data, None)?;
         self.derive_manager(tx, &mut data)?;
-        let id = self.new_id(tx, body)?;
+        let id = match id {
+            Some(id) => id.to_string(),
+            None => self.new_id(tx, body)?,
+        };
         if rt.name == "Group" {
             let ids = self.resolve_members(tx, &id, &mut data)?;
             tx.set_members(&id, &ids)?;
@@ -344,8 +417,27 @@ impl Ctx<'_> {
         body: &Value,
         if_match: Option<&str>,
     ) -> ScimResult<Record> {
-        let rec = self.get(tx, rt, id)?;
+        let rec = match self.get(tx, rt, id) {
+            // `put-creates`: PUT as an upsert.
+            Err(e) if e.status == 404 && self.faults_on(Fault::PutCreates) => {
+                return self.insert_new(tx, rt, body, Some(id));
+            }
+            other => other?,
+        };
         self.check_if_match(if_match, &rec)?;
+        // `username-optional`: a PUT without userName keeps the stored one instead of failing.
+        let mut body = Cow::Borrowed(body);
+        if rt.name == "User" && self.faults_on(Fault::UsernameOptional) {
+            if let (Some(obj), Some(old)) = (body.as_object(), rec.data.get("userName")) {
+                if !has_text(obj, "userName") {
+                    let mut filled = obj.clone();
+                    remove_ci(&mut filled, "userName");
+                    filled.insert("userName".into(), old.clone());
+                    body = Cow::Owned(Value::Object(filled));
+                }
+            }
+        }
+        let body = body.as_ref();
         let mut data = if self.faults_on(Fault::PutMerges) {
             let mut merged = rec.data.clone();
             if let (Some(m), Some(b)) = (
@@ -378,10 +470,19 @@ impl Ctx<'_> {
         if self.contract() == Contract::Asana && rt.name == "User" {
             contract::asana_check_patch(body)?;
         }
-        let body = self.fault_patch_body(body);
-        let mut data = patch::apply(rt, &rec.data, &body)?;
+        let effective = self.fault_patch_body(rt, &rec.data, body)?;
+        let no_ops = |b: &Value| {
+            b.get("Operations")
+                .and_then(Value::as_array)
+                .is_some_and(Vec::is_empty)
+        };
+        // `patch-readonly-ignored` may have skipped every operation: answer as if all went well.
+        if self.faults_on(Fault::PatchReadOnlyIgnored) && no_ops(&effective) && !no_ops(body) {
+            return Ok(rec);
+        }
+        let mut data = patch::apply(rt, &rec.data, &effective)?;
         if self.faults_on(Fault::PatchRemoveFilterAll) {
-            data = self.remove_filter_all(rt, &rec.data, &body, data);
+            data = self.remove_filter_all(rt, &rec.data, &effective, data);
         }
         self.contract_rules(rt, &mut data, Some(&rec.data))?;
         self.derive_manager(tx, &mut data)?;
@@ -391,25 +492,61 @@ impl Ctx<'_> {
         self.store_update(tx, rt, &rec, data)
     }
 
-    /// Faults that change how the PATCH request is read.
-    fn fault_patch_body(&self, body: &Value) -> Value {
+    /// Faults that change how the PATCH request is read; `current` is the stored resource.
+    fn fault_patch_body(
+        &self,
+        rt: &ResourceType,
+        current: &Value,
+        body: &Value,
+    ) -> ScimResult<Value> {
         let mut body = body.clone();
+        let Some(ops) = body
+            .as_object_mut()
+            .and_then(|o| o.get_mut("Operations"))
+            .and_then(Value::as_array_mut)
+        else {
+            return Ok(body);
+        };
         if self.faults_on(Fault::PatchOpCaseSensitive) {
-            if let Some(ops) = body
-                .as_object_mut()
-                .and_then(|o| o.get_mut("Operations"))
-                .and_then(Value::as_array_mut)
-            {
-                for op in ops.iter_mut().filter_map(Value::as_object_mut) {
-                    if let Some(Value::String(s)) = op.get_mut("op") {
-                        if s.chars().any(|c| c.is_ascii_uppercase()) {
-                            *s = format!("unsupported-{s}");
-                        }
+            for op in ops.iter_mut().filter_map(Value::as_object_mut) {
+                if let Some(Value::String(s)) = op.get_mut("op") {
+                    if s.chars().any(|c| c.is_ascii_uppercase()) {
+                        *s = format!("unsupported-{s}");
                     }
                 }
             }
         }
-        body
+        // `patch-add-replaces`: add implemented as "set", so multi-valued values are overwritten.
+        if self.faults_on(Fault::PatchAddReplaces) {
+            for op in ops.iter_mut().filter(|op| op_is(op, "add")) {
+                if let Some(o) = op.as_object_mut() {
+                    o.insert("op".into(), Value::String("replace".into()));
+                }
+            }
+        }
+        // `patch-readonly-ignored`: operations aimed at readOnly attributes are dropped unseen.
+        if self.faults_on(Fault::PatchReadOnlyIgnored) {
+            ops.retain(|op| {
+                !op_target(rt, op).is_some_and(|r| {
+                    r.attr.mutability == Mutability::ReadOnly
+                        || r.leaf().mutability == Mutability::ReadOnly
+                })
+            });
+        }
+        // `patch-replace-unset-notarget`: replace insists that its target already has a value.
+        if self.faults_on(Fault::PatchReplaceUnsetNoTarget) {
+            for op in ops.iter().filter(|op| op_is(op, "replace")) {
+                if let Some(r) = op_target(rt, op) {
+                    if value::top_value(current, &r).is_none() {
+                        return Err(ScimError::no_target(format!(
+                            "attribute '{}' has no value to replace",
+                            r.attr.name
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(body)
     }
 
     /// For `patch-not-atomic`: after a PATCH failed, store what the operations before the failing

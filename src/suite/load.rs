@@ -176,9 +176,6 @@ pub fn check(suites: &[LoadedSuite], known: &Known<'_>) -> Vec<SuiteError> {
             known,
             &mut errors,
         );
-        for f in &suite.fixtures {
-            check_step(s, f, &mut base_vars, known, &mut errors);
-        }
         let mut test_ids = BTreeSet::new();
         for t in &suite.tests {
             let test = &t.value;
@@ -222,6 +219,7 @@ pub fn check(suites: &[LoadedSuite], known: &Known<'_>) -> Vec<SuiteError> {
                     ));
                 }
             }
+            // The order the runner uses: suite vars, test vars, fixtures, steps.
             let mut vars = base_vars.clone();
             check_vars(
                 s,
@@ -231,11 +229,17 @@ pub fn check(suites: &[LoadedSuite], known: &Known<'_>) -> Vec<SuiteError> {
                 known,
                 &mut errors,
             );
+            for f in &suite.fixtures {
+                check_step(s, f, &mut vars, known, &mut errors);
+            }
             for step in &test.steps {
                 check_step(s, step, &mut vars, known, &mut errors);
             }
         }
     }
+    // Fixtures are checked once per test (they may read test vars): report each problem once.
+    let mut seen = BTreeSet::new();
+    errors.retain(|e| seen.insert((e.position(), e.message.clone())));
     errors
 }
 

@@ -48,7 +48,7 @@ pub struct Requires {
     /// Optional features without an SPC flag, detected by a probe request.
     #[serde(default)]
     pub probes: Vec<Probe>,
-    /// Schema extensions the User resource type must list (`enterprise`).
+    /// Schema extensions some resource type must list (`enterprise`).
     #[serde(default)]
     pub extensions: Vec<Extension>,
 }
@@ -121,7 +121,7 @@ pub struct Test {
     #[serde(default)]
     pub vars: Map<String, Value>,
     /// Fault switches of the reference server under which this test must fail: the proof that
-    /// the check can fail (`tests/suite_faults.rs` runs them).
+    /// the check can fail (`tests/suite_faults.rs` runs every test under each fault it names).
     #[serde(default)]
     pub faults: Vec<Spanned<String>>,
     /// Profiles the test belongs to; empty means every profile that includes its suite.
@@ -187,7 +187,7 @@ pub struct Expect {
     /// A JSON Schema by name (`User`, `ListResponse`, `asana/User`, …) the body must satisfy.
     #[serde(default)]
     pub schema: Option<Spanned<String>>,
-    /// JSONPath (RFC 9535) → predicate on what it selects. Keys are kept in file order.
+    /// JSONPath (RFC 9535) assertions, checked in file order.
     #[serde(default)]
     pub jsonpath: Vec<Spanned<PathAssertion>>,
     /// Assertions that need SCIM knowledge (the SCIM core is the oracle).
@@ -223,17 +223,23 @@ impl StatusSpec {
     }
 }
 
+/// `Some(Value::Null)` for an explicit YAML `null`, so `equals: null` checks for null instead of
+/// silently checking nothing.
+fn explicit<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
 /// `- path: $.id` plus predicate keys.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PathAssertion {
     pub path: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "explicit")]
     pub equals: Option<Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "explicit")]
     pub not_equals: Option<Value>,
     /// Array: has an item equal to this; string: has this substring; object: has these members.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "explicit")]
     pub contains: Option<Value>,
     /// Regular expression the (string) value matches.
     #[serde(default)]
@@ -243,7 +249,8 @@ pub struct PathAssertion {
     /// true: the path selects at least one node; false: it selects none.
     #[serde(default)]
     pub exists: Option<bool>,
-    /// Length of an array, string or object, or of the node list.
+    /// Length of the selected value (array items, string characters, object members); when
+    /// several nodes are selected, the number of nodes.
     #[serde(default)]
     pub length: Option<LengthSpec>,
     /// The predicate holds for every selected node (or every item of a single selected array).
@@ -258,11 +265,11 @@ pub struct PathAssertion {
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Predicate {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "explicit")]
     pub equals: Option<Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "explicit")]
     pub not_equals: Option<Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "explicit")]
     pub contains: Option<Value>,
     #[serde(default)]
     pub matches: Option<String>,
@@ -309,12 +316,17 @@ pub enum JsonType {
 #[serde(untagged)]
 pub enum LengthSpec {
     Exactly(usize),
-    Bounds {
-        #[serde(default)]
-        min: Option<usize>,
-        #[serde(default)]
-        max: Option<usize>,
-    },
+    Bounds(LengthBounds),
+}
+
+/// `{min, max}`, both optional and inclusive.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LengthBounds {
+    #[serde(default)]
+    pub min: Option<usize>,
+    #[serde(default)]
+    pub max: Option<usize>,
 }
 
 /// SCIM-aware expectations.
@@ -354,7 +366,12 @@ pub struct SortSpec {
 pub enum Capture {
     /// A JSONPath into the response body; the single selected node's value.
     JsonPath(String),
-    Header {
-        header: String,
-    },
+    Header(HeaderCapture),
+}
+
+/// `{header: NAME}`: the value of a response header.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderCapture {
+    pub header: String,
 }
