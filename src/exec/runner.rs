@@ -236,7 +236,7 @@ async fn run_against(
     let mut queue = planned.into_iter();
     let mut set: JoinSet<TestResult> = JoinSet::new();
     let jobs = opts.jobs.max(1);
-    let ctrl_c = tokio::signal::ctrl_c();
+    let ctrl_c = interrupt_signal();
     tokio::pin!(ctrl_c);
     let mut interrupted = false;
     loop {
@@ -267,7 +267,7 @@ async fn run_against(
                 let ledger = shared.ledger.path().display().to_string();
                 // A second Ctrl-C exits at once and leaves the ledger for `scimtest cleanup`.
                 tokio::spawn(async move {
-                    let _ = tokio::signal::ctrl_c().await;
+                    interrupt_signal().await;
                     eprintln!("\nscimtest: interrupted again; resources left are listed in {ledger} (run `scimtest cleanup --ledger {ledger}`)");
                     std::process::exit(130);
                 });
@@ -338,6 +338,29 @@ async fn run_against(
         return Err(RunError::Runtime("interrupted".into()));
     }
     Ok(result)
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM (what CI systems and `timeout` send).
+async fn interrupt_signal() {
+    #[cfg(unix)]
+    {
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = term => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// `--filter` patterns match `suite/test`, the suite id, the test id or a tag.
