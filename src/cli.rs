@@ -74,9 +74,8 @@ pub struct RunArgs {
     /// Reports to produce (repeatable) [default: all].
     #[arg(long = "format", value_enum)]
     pub formats: Vec<Format>,
-    /// Accept any TLS certificate (never for production tenants).
-    #[arg(long)]
-    pub insecure: bool,
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// Start the embedded server with this fault switched on (repeatable; for demonstrating
     /// that checks fail). Only without --url.
     #[arg(long = "server-fault", value_name = "NAME", hide = true)]
@@ -113,8 +112,36 @@ pub struct CleanupArgs {
     pub headers: Vec<String>,
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     pub timeout: std::time::Duration,
+    #[command(flatten)]
+    pub tls: TlsArgs,
+}
+
+/// TLS options shared by the commands that talk to a target.
+#[derive(Debug, Args)]
+pub struct TlsArgs {
+    /// Accept any TLS certificate (never for production tenants).
     #[arg(long)]
     pub insecure: bool,
+    /// Trust these CA certificates too (PEM file).
+    #[arg(long, value_name = "PEM")]
+    pub cacert: Option<PathBuf>,
+    /// Client certificate for mutual TLS (PEM file; with --key).
+    #[arg(long, value_name = "PEM", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// Private key of the client certificate (PEM file; with --cert).
+    #[arg(long, value_name = "PEM", requires = "cert")]
+    pub key: Option<PathBuf>,
+}
+
+impl TlsArgs {
+    pub fn options(&self) -> crate::exec::http::TlsOptions {
+        crate::exec::http::TlsOptions {
+            insecure: self.insecure,
+            cacert: self.cacert.clone(),
+            cert: self.cert.clone(),
+            key: self.key.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Args)]

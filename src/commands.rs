@@ -86,7 +86,7 @@ pub fn run(args: RunArgs) -> ExitCode {
             FailOn::Should => Level::Should,
         },
         report_dir: args.report_dir,
-        insecure: args.insecure,
+        tls: args.tls.options(),
         embedded_faults: args.server_faults,
     };
     let rt = match runtime() {
@@ -175,7 +175,7 @@ pub fn cleanup(args: CleanupArgs) -> ExitCode {
         args.token.as_deref(),
         &headers,
         args.timeout,
-        args.insecure,
+        &args.tls.options(),
     ) {
         Ok(t) => t,
         Err(e) => {

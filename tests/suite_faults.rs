@@ -23,7 +23,7 @@ fn options(faults: Vec<Fault>, filters: Vec<String>, report_dir: PathBuf) -> Run
         timeout: Duration::from_secs(10),
         fail_on: Level::Must,
         report_dir,
-        insecure: false,
+        tls: Default::default(),
         embedded_faults: faults,
     }
 }

@@ -6,6 +6,7 @@ use crate::suite::model::Auth;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use reqwest::{Method, Url};
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// What we replace secrets with in anything recorded.
@@ -50,6 +51,18 @@ impl HttpResponse {
     }
 }
 
+/// How TLS is verified. Verification is on unless `insecure`.
+#[derive(Debug, Clone, Default)]
+pub struct TlsOptions {
+    /// Accept any certificate (`--insecure`).
+    pub insecure: bool,
+    /// Extra trusted CA certificates, PEM (`--cacert`).
+    pub cacert: Option<std::path::PathBuf>,
+    /// Client certificate and key for mutual TLS, PEM (`--cert`, `--key`).
+    pub cert: Option<std::path::PathBuf>,
+    pub key: Option<std::path::PathBuf>,
+}
+
 /// The SCIM service provider under test.
 #[derive(Clone)]
 pub struct Target {
@@ -69,7 +82,7 @@ impl Target {
         token: Option<&str>,
         headers: &[(String, String)],
         timeout: Duration,
-        insecure: bool,
+        tls: &TlsOptions,
     ) -> Result<Target, String> {
         let trimmed = base_url.trim_end_matches('/');
         let base = Url::parse(trimmed).map_err(|e| format!("invalid --url {trimmed:?}: {e}"))?;
@@ -100,16 +113,7 @@ impl Target {
                 }
             }
         }
-        let client = reqwest::Client::builder()
-            // Redirects are responses to check, not to follow: following one to another origin
-            // could carry credentials there.
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .tls_danger_accept_invalid_certs(insecure)
-            .user_agent(concat!("scimtest/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let client = build_client(timeout, tls)?;
         Ok(Target {
             base_url: base,
             client,
@@ -171,16 +175,32 @@ impl Target {
             rb = rb.body(b);
         }
         let started = Instant::now();
-        let mut resp = rb.send().await.map_err(|e| self.classify(e))?;
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(|e| self.classify(e))? {
-            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                return Err(HttpError::TooLarge);
+        // reqwest's own timeout is a total deadline that covers the body too; this outer one
+        // makes that a property of this function, whatever the client underneath does.
+        let exchange = async {
+            let mut resp = rb.send().await.map_err(|e| self.classify(e))?;
+            let status = resp.status().as_u16();
+            let headers = resp.headers().clone();
+            // A declared length over the cap is refused before reading a byte of it.
+            if method != "HEAD" {
+                if let Some(len) = resp.content_length() {
+                    if len > MAX_RESPONSE_BYTES as u64 {
+                        return Err(HttpError::TooLarge);
+                    }
+                }
             }
-            body.extend_from_slice(&chunk);
-        }
+            let mut body = Vec::new();
+            while let Some(chunk) = resp.chunk().await.map_err(|e| self.classify(e))? {
+                if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                    return Err(HttpError::TooLarge);
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok((status, headers, body))
+        };
+        let (status, headers, body) = tokio::time::timeout(self.timeout, exchange)
+            .await
+            .map_err(|_| HttpError::Timeout(self.timeout))??;
         Ok(HttpResponse {
             status,
             headers,
@@ -191,11 +211,15 @@ impl Target {
 
     fn classify(&self, e: reqwest::Error) -> HttpError {
         if e.is_timeout() {
-            HttpError::Timeout(self.timeout)
-        } else if e.is_connect() {
-            HttpError::Connect(self.redact(&error_chain(&e)))
-        } else {
-            HttpError::Other(self.redact(&error_chain(&e)))
+            return HttpError::Timeout(self.timeout);
+        }
+        let chain = error_chain(&e);
+        // A refused TLS handshake is reported like a refused connection, with what to do about
+        // it; in TLS 1.3 a refused client certificate only shows once the request is under way.
+        match tls_hint(&chain) {
+            Some(hint) => HttpError::Connect(self.redact(&format!("{chain} ({hint})"))),
+            None if e.is_connect() => HttpError::Connect(self.redact(&chain)),
+            None => HttpError::Other(self.redact(&chain)),
         }
     }
 
@@ -253,6 +277,205 @@ impl Target {
             out.insert(k.to_ascii_lowercase(), self.redact(v));
         }
         out
+    }
+}
+
+/// The one HTTP client of a run: no redirects followed, a total deadline per request, TLS as
+/// `tls` says (verification on unless `--insecure`).
+fn build_client(timeout: Duration, tls: &TlsOptions) -> Result<reqwest::Client, String> {
+    let mut builder = reqwest::Client::builder()
+        // Redirects are responses to check, not to follow: following one to another origin
+        // could carry credentials there.
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .tls_danger_accept_invalid_certs(tls.insecure)
+        .user_agent(concat!("scimtest/", env!("CARGO_PKG_VERSION")));
+    if let Some(path) = &tls.cacert {
+        builder = builder.tls_certs_merge(load_ca(path)?);
+    }
+    match (&tls.cert, &tls.key) {
+        (Some(cert), Some(key)) => builder = builder.identity(load_identity(cert, key)?),
+        (None, None) => {}
+        _ => return Err("--cert and --key go together (client certificate and its key)".into()),
+    }
+    builder
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {}", error_chain(&e)))
+}
+
+/// Reads a PEM file given with `flag`.
+fn read_pem(path: &Path, flag: &str) -> Result<String, String> {
+    let bytes =
+        std::fs::read(path).map_err(|e| format!("cannot read {flag} {}: {e}", path.display()))?;
+    String::from_utf8(bytes).map_err(|_| {
+        format!(
+            "{flag} {} is not a PEM file (it is binary; a DER file converts with `openssl x509 -inform der -in FILE -out FILE.pem`)",
+            path.display()
+        )
+    })
+}
+
+/// The `-----BEGIN LABEL-----` … `-----END LABEL-----` blocks of a PEM text, as (label, block).
+fn pem_blocks(text: &str) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    let mut lines = text.lines().map(str::trim);
+    while let Some(line) = lines.next() {
+        let Some(label) = line
+            .strip_prefix("-----BEGIN ")
+            .and_then(|l| l.strip_suffix("-----"))
+        else {
+            continue;
+        };
+        let end = format!("-----END {label}-----");
+        let mut block = format!("{line}\n");
+        loop {
+            match lines.next() {
+                Some(l) if l == end => {
+                    block.push_str(l);
+                    block.push('\n');
+                    break;
+                }
+                Some(l) => {
+                    block.push_str(l);
+                    block.push('\n');
+                }
+                None => return Err(format!("the {label} block has no `{end}` line")),
+            }
+        }
+        out.push((label.to_string(), block));
+    }
+    Ok(out)
+}
+
+/// Checks TLS material by building a client with it alone (no system roots are loaded), so a
+/// bad file is reported by name instead of as a generic client error.
+fn check_material(path: &Path, flag: &str, builder: reqwest::ClientBuilder) -> Result<(), String> {
+    builder
+        .build()
+        .map(drop)
+        .map_err(|e| format!("{flag} {}: unusable: {}", path.display(), error_chain(&e)))
+}
+
+/// The CA certificates of `--cacert`, added to the system's roots.
+fn load_ca(path: &Path) -> Result<Vec<reqwest::Certificate>, String> {
+    let text = read_pem(path, "--cacert")?;
+    let blocks = pem_blocks(&text).map_err(|e| format!("--cacert {}: {e}", path.display()))?;
+    let pem: String = blocks
+        .iter()
+        .filter(|(label, _)| label == "CERTIFICATE")
+        .map(|(_, b)| b.as_str())
+        .collect();
+    if pem.is_empty() {
+        return Err(format!(
+            "--cacert {}: no certificate in it (expected -----BEGIN CERTIFICATE-----)",
+            path.display()
+        ));
+    }
+    let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|e| {
+        format!(
+            "--cacert {}: invalid certificate: {}",
+            path.display(),
+            error_chain(&e)
+        )
+    })?;
+    check_material(
+        path,
+        "--cacert",
+        reqwest::Client::builder().tls_certs_only(certs.clone()),
+    )?;
+    Ok(certs)
+}
+
+/// The client identity of `--cert` (certificate chain, leaf first) and `--key` (its private
+/// key); both may name the same file holding both.
+fn load_identity(cert: &Path, key: &Path) -> Result<reqwest::Identity, String> {
+    let cert_blocks = pem_blocks(&read_pem(cert, "--cert")?)
+        .map_err(|e| format!("--cert {}: {e}", cert.display()))?;
+    let key_blocks = pem_blocks(&read_pem(key, "--key")?)
+        .map_err(|e| format!("--key {}: {e}", key.display()))?;
+    let chain: String = cert_blocks
+        .iter()
+        .filter(|(label, _)| label == "CERTIFICATE")
+        .map(|(_, b)| b.as_str())
+        .collect();
+    if chain.is_empty() {
+        return Err(format!(
+            "--cert {}: no certificate in it (expected -----BEGIN CERTIFICATE-----)",
+            cert.display()
+        ));
+    }
+    if key_blocks
+        .iter()
+        .any(|(label, _)| label == "ENCRYPTED PRIVATE KEY")
+    {
+        return Err(format!(
+            "--key {}: the key is encrypted; give it unencrypted (`openssl pkey -in KEY -out PLAIN.pem`)",
+            key.display()
+        ));
+    }
+    let keys: Vec<&str> = key_blocks
+        .iter()
+        .filter(|(label, _)| {
+            matches!(
+                label.as_str(),
+                "PRIVATE KEY" | "RSA PRIVATE KEY" | "EC PRIVATE KEY"
+            )
+        })
+        .map(|(_, b)| b.as_str())
+        .collect();
+    let key_pem = match keys.as_slice() {
+        [one] => *one,
+        [] => {
+            return Err(format!(
+                "--key {}: no private key in it (expected -----BEGIN PRIVATE KEY-----)",
+                key.display()
+            ))
+        }
+        _ => {
+            return Err(format!(
+                "--key {}: {} private keys in it; give exactly one",
+                key.display(),
+                keys.len()
+            ))
+        }
+    };
+    let identity =
+        reqwest::Identity::from_pem(format!("{chain}{key_pem}").as_bytes()).map_err(|e| {
+            format!(
+                "--cert {} / --key {}: {}",
+                cert.display(),
+                key.display(),
+                error_chain(&e)
+            )
+        })?;
+    // Parses the key and checks that it belongs to the certificate.
+    check_material(
+        cert,
+        "--cert/--key",
+        reqwest::Client::builder()
+            .tls_certs_only(Vec::new())
+            .identity(identity.clone()),
+    )
+    .map_err(|e| format!("{e} (key {})", key.display()))?;
+    Ok(identity)
+}
+
+/// What a TLS failure in an error chain means for the user, if the chain holds one.
+fn tls_hint(chain: &str) -> Option<&'static str> {
+    let lower = chain.to_ascii_lowercase();
+    if lower.contains("invalid peer certificate") {
+        Some("TLS: the server's certificate was rejected; a private CA is trusted with --cacert FILE")
+    } else if lower.contains("alert")
+        && (lower.contains("certificate")
+            || lower.contains("unknownca")
+            || lower.contains("handshakefailure"))
+    {
+        Some("TLS: the server refused the handshake; if it requires a client certificate, give one with --cert FILE --key FILE")
+    } else if lower.contains("invalidcontenttype") || lower.contains("corrupt message") {
+        Some("TLS: the server did not answer in TLS; is it plain http?")
+    } else {
+        None
     }
 }
 

@@ -4,7 +4,7 @@
 
 use super::assert;
 use super::discovery::{self, Unreachable};
-use super::http::{excerpt, Target};
+use super::http::{excerpt, Target, TlsOptions};
 use super::ledger::Ledger;
 use super::schema_check::SchemaSet;
 use super::template::{eval_vars, RunContext, Templates};
@@ -42,7 +42,7 @@ pub struct RunOptions {
     pub timeout: Duration,
     pub fail_on: Level,
     pub report_dir: PathBuf,
-    pub insecure: bool,
+    pub tls: TlsOptions,
     /// Faults for the embedded server (used by our own tests to prove checks can fail).
     pub embedded_faults: Vec<Fault>,
 }
@@ -156,7 +156,7 @@ async fn run_against(
     started_at: String,
     emit: &mut (dyn FnMut(RunEvent) + Send),
 ) -> Result<RunResult, RunError> {
-    let target = Target::new(base_url, token, &opts.headers, opts.timeout, opts.insecure)
+    let target = Target::new(base_url, token, &opts.headers, opts.timeout, &opts.tls)
         .map_err(RunError::Usage)?;
     let run_id = short_id();
     let prefix = format!("scimtest-{run_id}");
