@@ -608,6 +608,20 @@ async fn probe(fault: Fault, s: &Server, p: &str) -> Check {
                 format!("group without displayName answered {}", r.status),
             )
         }
+        Fault::ExtensionDropped => {
+            let ent = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+            let r = s
+                .req(
+                    "POST",
+                    "/Users",
+                    Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ent], "userName": format!("{p}ext"), ent: {"employeeNumber": "42"}})),
+                )
+                .await;
+            ensure(
+                r.body[ent]["employeeNumber"] == "42",
+                format!("created user: {}", r.text),
+            )
+        }
         Fault::MembersDroppedOnCreate => {
             let u = s.create_user(&format!("{p}mem")).await.id();
             let g = s.create_group(&format!("{p}withmember"), &[&u]).await.id();

@@ -109,6 +109,8 @@ async fn suites_pass_on_the_correct_server_and_fail_under_their_faults() {
     }
     let jobs: Vec<(Fault, Vec<String>)> = by_fault.into_iter().collect();
     let mut survivors = Vec::new();
+    // Which kinds of check were seen failing under a fault (the check that decided the test).
+    let mut kinds_failed: std::collections::BTreeSet<String> = Default::default();
     for chunk in jobs.chunks(4) {
         let runs = chunk
             .iter()
@@ -117,7 +119,10 @@ async fn suites_pass_on_the_correct_server_and_fail_under_their_faults() {
         for ((fault, ids), result) in chunk.iter().zip(results) {
             for id in ids {
                 match result.tests.iter().find(|t| &t.id == id) {
-                    Some(t) if t.outcome == Outcome::Fail => {}
+                    Some(t) if t.outcome == Outcome::Fail => {
+                        let failed = t.steps.iter().flat_map(|s| &s.checks).filter(|c| !c.passed);
+                        kinds_failed.extend(failed.map(|c| c.kind.clone()));
+                    }
                     Some(t) => survivors.push(format!(
                         "{id} with {fault} on: {:?} ({})",
                         t.outcome,
@@ -132,5 +137,27 @@ async fn suites_pass_on_the_correct_server_and_fail_under_their_faults() {
         survivors.is_empty(),
         "tests that did not fail under a fault they name:\n{}",
         survivors.join("\n")
+    );
+
+    // Every kind of check the format offers is shown failing under some fault (and, by (a),
+    // passing on the correct server).
+    let all_kinds = [
+        "status",
+        "header",
+        "schema",
+        "jsonpath",
+        "scim.error",
+        "scim.matches_sent",
+        "scim.all_match",
+        "scim.sorted_by",
+    ];
+    let never: Vec<&str> = all_kinds
+        .iter()
+        .copied()
+        .filter(|k| !kinds_failed.contains(*k))
+        .collect();
+    assert!(
+        never.is_empty(),
+        "kinds of check never shown failing under a fault: {never:?}"
     );
 }

@@ -340,6 +340,10 @@ impl Ctx<'_> {
             if rt.name == "Group" && self.faults_on(Fault::MembersDroppedOnCreate) {
                 remove_ci(obj, "members");
             }
+            // `extension-dropped`: servers that only know the core schema.
+            if rt.name == "User" && self.faults_on(Fault::ExtensionDropped) {
+                remove_ci(obj, ENTERPRISE_URN);
+            }
         }
         Cow::Owned(body)
     }
