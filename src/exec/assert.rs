@@ -70,7 +70,7 @@ pub fn check_step(expect: &Expect, resp: &HttpResponse, ctx: &Ctx<'_>) -> Vec<Ch
         let res = eval_predicate(&pred.value, value.as_slice(), ctx);
         out.push(check(
             "header",
-            format!("header {name} {}", describe(&pred.value)),
+            format!("header {name} {}", describe(&pred.value, ctx)),
             res,
             (ctx.pos)(&pred.referenced),
         ));
@@ -94,7 +94,7 @@ pub fn check_step(expect: &Expect, resp: &HttpResponse, ctx: &Ctx<'_>) -> Vec<Ch
         let res = eval_path(&pa.value, body.as_ref(), ctx);
         out.push(check(
             "jsonpath",
-            format!("{} {}", pa.value.path, describe_path(&pa.value)),
+            format!("{} {}", pa.value.path, describe_path(&pa.value, ctx)),
             res,
             (ctx.pos)(&pa.referenced),
         ));
@@ -111,7 +111,9 @@ pub fn check_step(expect: &Expect, resp: &HttpResponse, ctx: &Ctx<'_>) -> Vec<Ch
     out
 }
 
-fn describe(p: &Predicate) -> String {
+/// What a predicate expects, with templates rendered so the user sees the real values.
+fn describe(p: &Predicate, ctx: &Ctx<'_>) -> String {
+    let shown = |v: &Value| short(&render(v, ctx).unwrap_or_else(|_| v.clone()));
     let mut parts = Vec::new();
     if let Some(e) = p.exists {
         parts.push(if e {
@@ -121,13 +123,13 @@ fn describe(p: &Predicate) -> String {
         });
     }
     if let Some(v) = &p.equals {
-        parts.push(format!("equals {}", short(v)));
+        parts.push(format!("equals {}", shown(v)));
     }
     if let Some(v) = &p.not_equals {
-        parts.push(format!("differs from {}", short(v)));
+        parts.push(format!("differs from {}", shown(v)));
     }
     if let Some(v) = &p.contains {
-        parts.push(format!("contains {}", short(v)));
+        parts.push(format!("contains {}", shown(v)));
     }
     if let Some(r) = &p.matches {
         parts.push(format!("matches /{r}/"));
@@ -136,14 +138,7 @@ fn describe(p: &Predicate) -> String {
         parts.push(format!("is {t:?}").to_lowercase());
     }
     if let Some(l) = &p.length {
-        parts.push(match l {
-            LengthSpec::Exactly(n) => format!("has length {n}"),
-            LengthSpec::Bounds(b) => format!(
-                "has length in {}..={}",
-                b.min.map(|m| m.to_string()).unwrap_or_default(),
-                b.max.map(|m| m.to_string()).unwrap_or_default()
-            ),
-        });
+        parts.push(format!("has length {}", describe_len(l)));
     }
     if p.ignore_case {
         parts.push("(ignoring case)".into());
@@ -151,15 +146,37 @@ fn describe(p: &Predicate) -> String {
     parts.join(", ")
 }
 
-fn describe_path(pa: &PathAssertion) -> String {
-    let mut d = describe(&pa.predicate());
-    if let Some(e) = &pa.every {
-        if !d.is_empty() {
-            d.push_str(", ");
-        }
-        d.push_str(&format!("every item {}", describe(e)));
+fn describe_len(l: &LengthSpec) -> String {
+    match l {
+        LengthSpec::Exactly(n) => n.to_string(),
+        LengthSpec::Bounds(b) => format!(
+            "in {}..={}",
+            b.min.map(|m| m.to_string()).unwrap_or_default(),
+            b.max.map(|m| m.to_string()).unwrap_or_default()
+        ),
     }
-    d
+}
+
+fn len_ok(l: &LengthSpec, n: usize) -> bool {
+    match l {
+        LengthSpec::Exactly(want) => n == *want,
+        LengthSpec::Bounds(b) => b.min.is_none_or(|m| n >= m) && b.max.is_none_or(|m| n <= m),
+    }
+}
+
+fn describe_path(pa: &PathAssertion, ctx: &Ctx<'_>) -> String {
+    let mut parts = Vec::new();
+    if let Some(c) = &pa.count {
+        parts.push(format!("selects {} node(s)", describe_len(c)));
+    }
+    let d = describe(&pa.predicate(), ctx);
+    if !d.is_empty() {
+        parts.push(d);
+    }
+    if let Some(e) = &pa.every {
+        parts.push(format!("every item {}", describe(e, ctx)));
+    }
+    parts.join(", ")
 }
 
 fn render(v: &Value, ctx: &Ctx<'_>) -> Result<Value, String> {
@@ -252,10 +269,7 @@ fn eval_predicate(p: &Predicate, nodes: &[Value], ctx: &Ctx<'_>) -> Result<(), S
             Value::Object(o) => o.len(),
             other => return Err(format!("{} has no length", short(other))),
         };
-        let ok = match l {
-            LengthSpec::Exactly(want) => n == *want,
-            LengthSpec::Bounds(b) => b.min.is_none_or(|m| n >= m) && b.max.is_none_or(|m| n <= m),
-        };
+        let ok = len_ok(l, n);
         if !ok {
             return Err(format!("length {n}"));
         }
@@ -291,6 +305,11 @@ fn eval_path(pa: &PathAssertion, body: Option<&Value>, ctx: &Ctx<'_>) -> Result<
     let rendered_path = ctx.templates.render_string(&pa.path, ctx.scope)?;
     let path = JsonPath::parse(&rendered_path).map_err(|e| format!("invalid JSONPath: {e}"))?;
     let nodes: Vec<Value> = path.query(body).all().into_iter().cloned().collect();
+    if let Some(c) = &pa.count {
+        if !len_ok(c, nodes.len()) {
+            return Err(format!("{} node(s) selected", nodes.len()));
+        }
+    }
     eval_predicate(&pa.predicate(), &nodes, ctx)?;
     if let Some(each) = &pa.every {
         let items: Vec<Value> = match nodes.as_slice() {

@@ -457,7 +457,17 @@ fn load_identity(cert: &Path, key: &Path) -> Result<reqwest::Identity, String> {
             .tls_certs_only(Vec::new())
             .identity(identity.clone()),
     )
-    .map_err(|e| format!("{e} (key {})", key.display()))?;
+    .map_err(|e| {
+        if e.contains("KeyMismatch") {
+            format!(
+                "--key {} is not the private key of --cert {}",
+                key.display(),
+                cert.display()
+            )
+        } else {
+            format!("{e} (key {})", key.display())
+        }
+    })?;
     Ok(identity)
 }
 
@@ -465,7 +475,16 @@ fn load_identity(cert: &Path, key: &Path) -> Result<reqwest::Identity, String> {
 fn tls_hint(chain: &str) -> Option<&'static str> {
     let lower = chain.to_ascii_lowercase();
     if lower.contains("invalid peer certificate") {
-        Some("TLS: the server's certificate was rejected; a private CA is trusted with --cacert FILE")
+        Some(if lower.contains("not valid for name") {
+            "TLS: the server's certificate is for another host name"
+        } else if lower.contains("expired")
+            || lower.contains("not valid yet")
+            || lower.contains("notvalidyet")
+        {
+            "TLS: the server's certificate is outside its validity period"
+        } else {
+            "TLS: the server's certificate was rejected; a private CA is trusted with --cacert FILE"
+        })
     } else if lower.contains("alert")
         && (lower.contains("certificate")
             || lower.contains("unknownca")

@@ -367,6 +367,14 @@ fn check_step(
         ));
     }
     let ex = &st.expect;
+    if let Some(bad) = ex.status.as_ref().and_then(|s| s.value.invalid_class()) {
+        errors.push(SuiteError::at(
+            &s.path,
+            &s.source,
+            ex.status.as_ref().map(|s| s.referenced).unwrap_or(at),
+            format!("invalid status class `{bad}`: use a code, a list of codes, or 1xx..5xx"),
+        ));
+    }
     if let Some(name) = &ex.schema {
         if !known.schemas.contains(&name.value) {
             let help = did_you_mean(&name.value, known.schemas.iter().map(String::as_str));

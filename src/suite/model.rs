@@ -200,6 +200,8 @@ pub struct Expect {
 #[serde(untagged)]
 pub enum StatusSpec {
     One(u16),
+    /// A class: `2xx`, `4xx`, `5xx`.
+    Class(String),
     Any(Vec<u16>),
 }
 
@@ -207,6 +209,7 @@ impl StatusSpec {
     pub fn accepts(&self, status: u16) -> bool {
         match self {
             StatusSpec::One(s) => *s == status,
+            StatusSpec::Class(c) => class_digit(c).is_some_and(|d| status / 100 == d),
             StatusSpec::Any(v) => v.contains(&status),
         }
     }
@@ -214,12 +217,30 @@ impl StatusSpec {
     pub fn describe(&self) -> String {
         match self {
             StatusSpec::One(s) => s.to_string(),
+            StatusSpec::Class(c) => c.clone(),
             StatusSpec::Any(v) => v
                 .iter()
                 .map(u16::to_string)
                 .collect::<Vec<_>>()
                 .join(" or "),
         }
+    }
+
+    /// A class string that is not `1xx`..`5xx` (reported by lint).
+    pub fn invalid_class(&self) -> Option<&str> {
+        match self {
+            StatusSpec::Class(c) if class_digit(c).is_none() => Some(c),
+            _ => None,
+        }
+    }
+}
+
+/// `4xx` → 4.
+fn class_digit(c: &str) -> Option<u16> {
+    let b = c.as_bytes();
+    match b {
+        [d @ b'1'..=b'5', b'x' | b'X', b'x' | b'X'] => Some(u16::from(d - b'0')),
+        _ => None,
     }
 }
 
@@ -253,6 +274,9 @@ pub struct PathAssertion {
     /// several nodes are selected, the number of nodes.
     #[serde(default)]
     pub length: Option<LengthSpec>,
+    /// How many nodes the path selects (unlike `length`, never the size of one selected value).
+    #[serde(default)]
+    pub count: Option<LengthSpec>,
     /// The predicate holds for every selected node (or every item of a single selected array).
     #[serde(default)]
     pub every: Option<Box<Predicate>>,
