@@ -5,11 +5,18 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 
 const BIN: &str = env!("CARGO_BIN_EXE_scimtest");
 
 /// `scimtest serve` on a free port with `token`; returns the child and the base URL.
 fn serve(token: &str, extra: &[&str]) -> (Child, String) {
+    let (child, base, _log) = serve_logged(token, extra);
+    (child, base)
+}
+
+/// `serve`, also returning everything the server writes to stderr (trace-level logs).
+fn serve_logged(token: &str, extra: &[&str]) -> (Child, String, Arc<Mutex<String>>) {
     let mut child = Command::new(BIN)
         .args(["serve", "--memory", "--listen", "127.0.0.1:0"])
         .args(extra)
@@ -30,8 +37,17 @@ fn serve(token: &str, extra: &[&str]) -> (Child, String) {
             break rest.split_whitespace().next().expect("url").to_string();
         }
     };
-    std::thread::spawn(move || for _ in lines {});
-    (child, base)
+    let log = Arc::new(Mutex::new(String::new()));
+    let sink = log.clone();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if let Ok(mut l) = sink.lock() {
+                l.push_str(&line);
+                l.push('\n');
+            }
+        }
+    });
+    (child, base, log)
 }
 
 fn all_files_text(dir: &Path) -> String {
@@ -51,23 +67,35 @@ fn count_users(base: &str, token: &str) -> u64 {
 }
 
 fn raw_get(base: &str, path: &str, token: &str) -> String {
-    let url = ::reqwest::Url::parse(base).expect("url");
-    let addr = format!(
-        "{}:{}",
-        url.host_str().expect("host"),
-        url.port().expect("port")
-    );
-    let mut s = std::net::TcpStream::connect(&addr).expect("connect");
-    write!(s, "GET {}{path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n", url.path()).expect("write");
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).expect("read");
-    resp.split("\r\n\r\n").nth(1).unwrap_or("").to_string()
+    raw_http::request(base, "GET", path, token, None).2
 }
 
 #[test]
 fn run_against_serve_leaks_no_token_and_leaves_nothing() {
     let canary = "canary-7c1f9e2b5a-TOKEN";
-    let (mut server, base) = serve(canary, &[]);
+    let (mut server, base, server_log) = serve_logged(canary, &[]);
+    // Resources that exist before the run: it must leave them exactly as they are.
+    let existing: Vec<String> = ["tenant.alice", "tenant.bob"]
+        .iter()
+        .map(|n| {
+            let body = format!("{{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"userName\":\"{n}\",\"displayName\":\"Existing\"}}");
+            let (status, _, b) = raw_http::request(&base, "POST", "/Users", canary, Some(&body));
+            assert_eq!(status, 201, "{b}");
+            let v: serde_json::Value = serde_json::from_str(&b).expect("json");
+            format!("/Users/{}", v["id"].as_str().expect("id"))
+        })
+        .collect();
+    let members: Vec<String> = existing
+        .iter()
+        .map(|p| format!("{{\"value\":\"{}\"}}", p.trim_start_matches("/Users/")))
+        .collect();
+    let group = format!("{{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:Group\"],\"displayName\":\"Existing team\",\"members\":[{}]}}", members.join(","));
+    let (status, _, b) = raw_http::request(&base, "POST", "/Groups", canary, Some(&group));
+    assert_eq!(status, 201, "{b}");
+    let gid: serde_json::Value = serde_json::from_str(&b).expect("json");
+    let mut existing = existing;
+    existing.push(format!("/Groups/{}", gid["id"].as_str().expect("id")));
+    let snapshot: Vec<String> = existing.iter().map(|p| raw_get(&base, p, canary)).collect();
     let before = count_users(&base, canary);
     let reports = tempfile::tempdir().expect("tempdir");
     let out = Command::new(BIN)
@@ -99,11 +127,25 @@ fn run_against_serve_leaks_no_token_and_leaves_nothing() {
             "part of the token appears in {what}"
         );
     }
-    // Everything the run created is gone again.
+    // Everything the run created is gone again, and what existed before is untouched (same
+    // body, same meta.version and lastModified).
     assert_eq!(
         count_users(&base, canary),
         before,
         "the run left users behind"
+    );
+    for (path, was) in existing.iter().zip(&snapshot) {
+        assert_eq!(
+            &raw_get(&base, path, canary),
+            was,
+            "{path} changed during the run"
+        );
+    }
+    // The server's own trace-level log never shows the token either.
+    let log = server_log.lock().map(|l| l.clone()).unwrap_or_default();
+    assert!(
+        !log.contains("canary-7c1f9e2b5a"),
+        "the token appears in the server log"
     );
     let _ = server.kill();
     let _ = server.wait();
@@ -228,28 +270,47 @@ mod raw_http {
     use ::reqwest::Url;
     use std::io::{Read, Write};
 
-    /// Creates two users; returns their Location headers.
-    pub fn create_two_users(base: &str, token: &str) -> Vec<String> {
+    /// One request; returns (status, raw header block, body).
+    pub fn request(
+        base: &str,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<&str>,
+    ) -> (u16, String, String) {
         let url = Url::parse(base).expect("url");
         let addr = format!(
             "{}:{}",
             url.host_str().expect("host"),
             url.port().expect("port")
         );
+        let mut s = std::net::TcpStream::connect(&addr).expect("connect");
+        let body = body.unwrap_or("");
+        write!(
+            s,
+            "{method} {}{path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            url.path(),
+            body.len()
+        )
+        .expect("write");
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).expect("read");
+        let (head, rest) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        (status, head.to_string(), rest.to_string())
+    }
+
+    /// Creates two users; returns their Location headers.
+    pub fn create_two_users(base: &str, token: &str) -> Vec<String> {
         (0..2)
             .map(|i| {
                 let body = format!("{{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"userName\":\"cleanup{i}\"}}");
-                let mut s = std::net::TcpStream::connect(&addr).expect("connect");
-                write!(
-                    s,
-                    "POST {}/Users HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    url.path(),
-                    body.len()
-                )
-                .expect("write");
-                let mut resp = String::new();
-                s.read_to_string(&mut resp).expect("read");
-                resp.lines()
+                let (_, head, _) = request(base, "POST", "/Users", token, Some(&body));
+                head.lines()
                     .find_map(|l| l.strip_prefix("location: ").or_else(|| l.strip_prefix("Location: ")))
                     .expect("Location header")
                     .trim()
