@@ -369,3 +369,65 @@ fn ctrl_c_stops_the_run_and_cleans_up() {
     let _ = server.kill();
     let _ = server.wait();
 }
+
+#[test]
+fn second_ctrl_c_exits_at_once_and_cleanup_finishes_from_the_ledger() {
+    let token = "twice-token-9012";
+    // Slow requests, so cleanup is still running when the second interrupt comes.
+    let (mut server, base) = serve(token, &["--latency", "400"]);
+    let before = count_users(&base, token);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ledger = dir.path().join("ledger.jsonl");
+    let run = Command::new(BIN)
+        .args(["run", "--jobs", "4", "--url", &base, "--report-dir"])
+        .arg(dir.path())
+        .env("SCIM_TOKEN", token)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !std::fs::read_to_string(&ledger).is_ok_and(|t| t.matches("\"created\"").count() >= 2)
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let pid = run.id().to_string();
+    let started = std::time::Instant::now();
+    for _ in 0..2 {
+        assert!(Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .expect("kill")
+            .success());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let out = run.wait_with_output().expect("run ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "second Ctrl-C did not exit at once"
+    );
+    assert!(stderr.contains("scimtest cleanup --ledger"), "{stderr}");
+    // What the run left is in the ledger; `scimtest cleanup` removes it.
+    let out = Command::new(BIN)
+        .args(["cleanup", "--url", &base, "--ledger"])
+        .arg(&ledger)
+        .env("SCIM_TOKEN", token)
+        .output()
+        .expect("cleanup");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(
+        count_users(&base, token),
+        before,
+        "users left after cleanup"
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+}
