@@ -33,6 +33,9 @@ pub enum Command {
     Lint(LintArgs),
     /// Delete what an interrupted run left behind, from its ledger file.
     Cleanup(CleanupArgs),
+    /// Which requirements the suites check, by area and level, counting the rows whose gate the
+    /// target meets (default target: the embedded reference server).
+    Coverage(CoverageArgs),
     /// Run the embedded reference SCIM server (axum + SQLite).
     Serve(ServeArgs),
 }
@@ -96,6 +99,40 @@ pub struct LintArgs {
     /// Profile to resolve (checks it exists and parses).
     #[arg(long, default_value = "rfc")]
     pub profile: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CoverageArgs {
+    /// Target whose advertised features decide which rows apply [default: embedded server].
+    #[arg(long)]
+    pub url: Option<String>,
+    #[arg(long, env = "SCIM_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    #[arg(long, default_value = "suites")]
+    pub suites: PathBuf,
+    #[arg(long, default_value = "rfc")]
+    pub profile: String,
+    /// `CFG:` items the deployment has (e.g. auth-required), so their rows count.
+    #[arg(long = "config", value_name = "ITEM")]
+    pub configured: Vec<String>,
+    /// List every applicable row no test covers.
+    #[arg(long)]
+    pub uncovered: bool,
+    /// Fail (exit 1) when MUST coverage is below this percentage.
+    #[arg(long, value_name = "PCT")]
+    pub min_must: Option<f64>,
+    /// Fail (exit 1) when SHOULD coverage is below this percentage.
+    #[arg(long, value_name = "PCT")]
+    pub min_should: Option<f64>,
+    /// Print the matrix as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub timeout: std::time::Duration,
+    #[command(flatten)]
+    pub tls: TlsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -194,6 +231,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => crate::commands::run(args),
         Command::Lint(args) => crate::commands::lint(args),
         Command::Cleanup(args) => crate::commands::cleanup(args),
+        Command::Coverage(args) => crate::commands::coverage(args),
     }
 }
 

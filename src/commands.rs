@@ -1,7 +1,7 @@
 //! The `run`, `lint` and `cleanup` commands: argument handling, reporters and exit codes around
 //! the runner.
 
-use crate::cli::{CleanupArgs, FailOn, LintArgs, RunArgs};
+use crate::cli::{CleanupArgs, CoverageArgs, FailOn, LintArgs, RunArgs};
 use crate::exec::http::Target;
 use crate::exec::ledger::Ledger;
 use crate::exec::runner::{self, RunError, RunOptions};
@@ -214,5 +214,106 @@ pub fn cleanup(args: CleanupArgs) -> ExitCode {
         ExitCode::from(exit::OK)
     } else {
         ExitCode::from(exit::RUNTIME)
+    }
+}
+
+pub fn coverage(args: CoverageArgs) -> ExitCode {
+    let headers = match parse_headers(&args.headers) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(exit::USAGE);
+        }
+    };
+    let (profile, suites, _) = match runner::load_and_check(&args.suites, &args.profile) {
+        Ok(x) => x,
+        Err(RunError::Suites(errors)) => {
+            print_suite_errors(&errors);
+            return ExitCode::from(exit::USAGE);
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(exit::USAGE);
+        }
+    };
+    let rt = match runtime() {
+        Ok(r) => r,
+        Err(c) => return c,
+    };
+    let mut configured: std::collections::BTreeSet<String> =
+        args.configured.iter().cloned().collect();
+    if args.url.is_none() {
+        // The embedded server always requires its bearer token.
+        configured.insert("auth-required".into());
+    }
+    let result = rt.block_on(async {
+        let (server, url, token) = match &args.url {
+            Some(u) => (None, u.clone(), args.token.clone()),
+            None => {
+                let token = uuid::Uuid::new_v4().simple().to_string();
+                let srv =
+                    crate::server::start(crate::server::ServerConfig::ephemeral(token.clone()))
+                        .await
+                        .map_err(|e| e.to_string())?;
+                let url = srv.base_url.clone();
+                (Some(srv), url, Some(token))
+            }
+        };
+        let target = Target::new(
+            &url,
+            token.as_deref(),
+            &headers,
+            args.timeout,
+            &args.tls.options(),
+        )?;
+        let offer = crate::coverage::offer(&target, configured).await;
+        if let Some(s) = server {
+            let _ = s.stop().await;
+        }
+        let label = if args.url.is_some() {
+            url
+        } else {
+            "embedded reference server".to_string()
+        };
+        Ok::<_, String>((offer?, label))
+    });
+    let (offer, label) = match result {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(exit::RUNTIME);
+        }
+    };
+    let cov = crate::coverage::compute(
+        &suites,
+        &profile,
+        crate::suite::requirements::Requirements::builtin(),
+        &offer,
+        &label,
+    );
+    if args.json {
+        match serde_json::to_string_pretty(&cov) {
+            Ok(j) => println!("{j}"),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(exit::RUNTIME);
+            }
+        }
+    } else {
+        print!("{}", crate::coverage::render(&cov, args.uncovered));
+    }
+    let pct = |l: &str| cov.total.get(l).map(|c| c.percent()).unwrap_or(100.0);
+    let mut below = Vec::new();
+    if let Some(m) = args.min_must.filter(|m| pct("MUST") < *m) {
+        below.push(format!("MUST {:.1}% < {m}%", pct("MUST")));
+    }
+    if let Some(m) = args.min_should.filter(|m| pct("SHOULD") < *m) {
+        below.push(format!("SHOULD {:.1}% < {m}%", pct("SHOULD")));
+    }
+    if below.is_empty() {
+        ExitCode::from(exit::OK)
+    } else {
+        eprintln!("coverage below target: {}", below.join(", "));
+        ExitCode::from(exit::CHECKS_FAILED)
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod coverage;
 pub mod exec;
 pub mod exit;
 pub mod report;

@@ -413,7 +413,7 @@ fn canon_complex(
 fn is_base64(s: &str) -> bool {
     let b = s.as_bytes();
     let pad = b.iter().rev().take_while(|&&c| c == b'=').count();
-    b.len() % 4 == 0
+    b.len().is_multiple_of(4)
         && pad <= 2
         && b[..b.len() - pad]
             .iter()
