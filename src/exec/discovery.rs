@@ -23,8 +23,23 @@ async fn get_json(target: &Target, path: &str) -> Result<Result<Value, String>, 
         Ok(r) if r.status == 200 => Ok(r
             .json()
             .ok_or_else(|| format!("GET {path}: 200 but the body is not JSON"))),
-        Ok(r) => Ok(Err(format!("GET {path} answered {}", r.status))),
-        Err(e @ (HttpError::Connect(_) | HttpError::Timeout(_))) => Err(Unreachable(format!(
+        Ok(r) => Ok(Err(
+            match r.header("location").filter(|_| r.status / 100 == 3) {
+                // Redirects are not followed (credentials stay on the target's origin); saying where
+                // it points shows a wrong --url (http for https, a missing base path).
+                Some(to) => format!(
+                    "GET {path} answered {}, a redirect to {} (not followed; check --url)",
+                    r.status,
+                    target.redact(to)
+                ),
+                None => format!("GET {path} answered {}", r.status),
+            },
+        )),
+        Err(e @ HttpError::Timeout(_)) => Err(Unreachable(format!(
+            "no answer from {} ({path}): {e}",
+            target.base_url
+        ))),
+        Err(e @ HttpError::Connect(_)) => Err(Unreachable(format!(
             "cannot reach {}: {e}",
             target.base_url
         ))),

@@ -113,6 +113,23 @@ impl Target {
                 }
             }
         }
+        // A secret quoted in JSON or in a Rust debug string may be escaped: hide those forms too.
+        let escaped: Vec<String> = secrets
+            .iter()
+            .flat_map(|s| {
+                let json = serde_json::to_string(s).unwrap_or_default();
+                let debug = format!("{s:?}");
+                [json, debug]
+                    .into_iter()
+                    .map(|q| {
+                        let inner = q.strip_prefix('"').and_then(|q| q.strip_suffix('"'));
+                        inner.unwrap_or(&q).to_string()
+                    })
+                    .filter(|q| q != s && !q.is_empty())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        secrets.extend(escaped);
         let client = build_client(timeout, tls)?;
         Ok(Target {
             base_url: base,
@@ -182,7 +199,7 @@ impl Target {
             let status = resp.status().as_u16();
             let headers = resp.headers().clone();
             // A declared length over the cap is refused before reading a byte of it.
-            if method != "HEAD" {
+            if !method.eq_ignore_ascii_case("HEAD") {
                 if let Some(len) = resp.content_length() {
                     if len > MAX_RESPONSE_BYTES as u64 {
                         return Err(HttpError::TooLarge);
@@ -528,4 +545,74 @@ pub fn excerpt(target: &Target, bytes: &[u8], max: usize) -> Option<String> {
         s = s.chars().take(max).collect::<String>() + "\n… (truncated)";
     }
     Some(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(token: &str) -> Target {
+        Target::new(
+            "http://127.0.0.1:9/scim/v2",
+            Some(token),
+            &[],
+            Duration::from_secs(1),
+            &TlsOptions::default(),
+        )
+        .expect("target")
+    }
+
+    #[test]
+    fn redact_hides_escaped_forms_of_a_secret() {
+        let t = target(r#"tok"en\x"#);
+        let debug = format!("{:?}", r#"Bearer tok"en\x"#);
+        let json = serde_json::to_string(r#"Bearer tok"en\x"#).expect("json");
+        for s in [r#"Bearer tok"en\x"#, debug.as_str(), json.as_str()] {
+            let out = t.redact(s);
+            assert!(out.contains(REDACTED), "{s} → {out}");
+            assert!(!out.contains("tok"), "{s} → {out}");
+        }
+    }
+
+    #[test]
+    fn pem_blocks_reads_labels_and_refuses_an_unterminated_block() {
+        let text = "junk\r\n-----BEGIN CERTIFICATE-----\r\nAAAA\r\n-----END CERTIFICATE-----\r\n\
+                    -----BEGIN EC PRIVATE KEY-----\nBBBB\n-----END EC PRIVATE KEY-----\n";
+        let blocks = pem_blocks(text).expect("blocks");
+        let labels: Vec<&str> = blocks.iter().map(|(l, _)| l.as_str()).collect();
+        assert_eq!(labels, ["CERTIFICATE", "EC PRIVATE KEY"]);
+        assert_eq!(
+            blocks[0].1,
+            "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+        );
+        let err = pem_blocks("-----BEGIN CERTIFICATE-----\nAAAA\n").expect_err("no END");
+        assert!(err.contains("-----END CERTIFICATE-----"), "{err}");
+        assert!(pem_blocks("nothing here").expect("ok").is_empty());
+    }
+
+    #[test]
+    fn tls_hints_say_what_to_do() {
+        let h = |s: &str| tls_hint(s).unwrap_or("");
+        assert!(h("invalid peer certificate: UnknownIssuer").contains("--cacert"));
+        assert!(
+            h("invalid peer certificate: certificate not valid for name \"x\"")
+                .contains("another host name")
+        );
+        assert!(h("invalid peer certificate: certificate expired: …").contains("validity"));
+        assert!(h("received fatal alert: CertificateRequired").contains("--cert"));
+        assert!(h("received corrupt message of type InvalidContentType").contains("plain http"));
+        assert_eq!(tls_hint("connection reset by peer"), None);
+    }
+
+    #[test]
+    fn cert_without_key_is_refused() {
+        let tls = TlsOptions {
+            cert: Some("c.pem".into()),
+            ..TlsOptions::default()
+        };
+        let err = Target::new("https://x.example", None, &[], Duration::from_secs(1), &tls)
+            .err()
+            .expect("refused");
+        assert!(err.contains("--key"), "{err}");
+    }
 }

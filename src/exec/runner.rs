@@ -616,7 +616,12 @@ async fn run_step(
         source: source.clone(),
         pos: &pos,
     };
-    let checks: Vec<CheckResult> = assert::check_step(&st.expect, &resp, &ctx);
+    let mut checks: Vec<CheckResult> = assert::check_step(&st.expect, &resp, &ctx);
+    // Check texts quote what the server sent, and a server may echo the credentials back.
+    for c in &mut checks {
+        c.expected = sh.target.redact(&c.expected);
+        c.actual = c.actual.take().map(|a| sh.target.redact(&a));
+    }
     let first_failed = checks.iter().find(|c| !c.passed).map(|c| {
         format!(
             "expected {}, got {} ({})",
@@ -677,32 +682,37 @@ fn journal(sh: &Shared, method: &str, url: &reqwest::Url, resp: &super::http::Ht
         && !path.ends_with("/Bulk")
     {
         let body = resp.json();
-        let loc = resp
-            .header("location")
-            .map(String::from)
-            .or_else(|| {
-                body.as_ref()
-                    .and_then(|b| b.pointer("/meta/location"))
-                    .and_then(Value::as_str)
-                    .map(String::from)
-            })
-            .or_else(|| {
-                let id = body.as_ref()?.get("id")?;
-                let id = id
-                    .as_str()
-                    .map(String::from)
-                    .unwrap_or_else(|| id.to_string());
-                Some(format!(
-                    "{}/{}",
-                    url.as_str()
-                        .split('?')
-                        .next()
-                        .unwrap_or("")
-                        .trim_end_matches('/'),
-                    id
-                ))
-            });
-        if let Some(l) = loc.filter(|l| sh.target.url(l).is_ok()) {
+        // The resource's own URL on the target's origin: Location, else meta.location, else the
+        // collection URL plus the id. A Location on another origin is not trusted (we never
+        // send credentials there), so the id-based URL is used for cleanup instead.
+        let by_id = body.as_ref().and_then(|b| b.get("id")).map(|id| {
+            let id = id
+                .as_str()
+                .map(String::from)
+                .unwrap_or_else(|| id.to_string());
+            format!(
+                "{}/{}",
+                url.as_str()
+                    .split('?')
+                    .next()
+                    .unwrap_or("")
+                    .trim_end_matches('/'),
+                id
+            )
+        });
+        let candidates = [
+            resp.header("location").map(String::from),
+            body.as_ref()
+                .and_then(|b| b.pointer("/meta/location"))
+                .and_then(Value::as_str)
+                .map(String::from),
+            by_id,
+        ];
+        if let Some(l) = candidates
+            .into_iter()
+            .flatten()
+            .find(|l| sh.target.url(l).is_ok())
+        {
             sh.ledger.record_created(&l);
         }
     }

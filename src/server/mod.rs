@@ -8,6 +8,7 @@ pub mod contract;
 pub mod discovery;
 pub mod faults;
 pub mod http;
+pub mod limits;
 pub mod resources;
 pub mod routes;
 pub mod store;

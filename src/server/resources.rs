@@ -6,6 +6,7 @@
 
 use super::contract::{self, Contract};
 use super::faults::Fault;
+use super::limits;
 use super::store::{Record, StoreError, Tx};
 use super::AppState;
 use crate::scim::error::{ScimError, ScimResult};
@@ -356,6 +357,7 @@ impl Ctx<'_> {
         body: &Value,
         id: Option<&str>,
     ) -> ScimResult<Record> {
+        limits::check_resource_body(body)?;
         let body = self.fault_create_body(rt, body);
         let body = body.as_ref();
         let mut data = resource::prepare_create(rt, body)?;
@@ -369,6 +371,7 @@ impl Ctx<'_> {
             let ids = self.resolve_members(tx, &id, &mut data)?;
             tx.set_members(&id, &ids)?;
         }
+        limits::check_stored(&data)?;
         let ts = now();
         let rec = Record {
             id,
@@ -396,6 +399,8 @@ impl Ctx<'_> {
         rec: &Record,
         mut data: Value,
     ) -> ScimResult<Record> {
+        // Every update path (PUT, PATCH, Bulk, member removal on delete) stores through here.
+        limits::check_stored(&data)?;
         if rt.name == "Group" {
             let ids = self.resolve_members(tx, &rec.id, &mut data)?;
             tx.set_members(&rec.id, &ids)?;
@@ -421,6 +426,7 @@ impl Ctx<'_> {
         body: &Value,
         if_match: Option<&str>,
     ) -> ScimResult<Record> {
+        limits::check_resource_body(body)?;
         let rec = match self.get(tx, rt, id) {
             // `put-creates`: PUT as an upsert.
             Err(e) if e.status == 404 && self.faults_on(Fault::PutCreates) => {
@@ -469,6 +475,7 @@ impl Ctx<'_> {
         body: &Value,
         if_match: Option<&str>,
     ) -> ScimResult<Record> {
+        limits::check_patch(body)?;
         let rec = self.get(tx, rt, id)?;
         self.check_if_match(if_match, &rec)?;
         if self.contract() == Contract::Asana && rt.name == "User" {
@@ -562,6 +569,11 @@ impl Ctx<'_> {
         id: &str,
         body: &Value,
     ) -> ScimResult<()> {
+        // A request refused for its size is not replayed operation by operation either (each
+        // replay clones the whole body).
+        if limits::check_patch(body).is_err() {
+            return Ok(());
+        }
         let rec = self.get(tx, rt, id)?;
         let ops = body
             .get("Operations")
@@ -777,6 +789,9 @@ impl Ctx<'_> {
 
     /// Filters, sorts and pages the resources of `types` (one type, or both for a root search).
     pub fn list(&self, tx: &Tx<'_>, types: &[&ResourceType], q: &ListQuery) -> ScimResult<Value> {
+        if let Some(f) = &q.filter {
+            limits::check_filter(f)?;
+        }
         let parsed = match q.filter.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
             None => None,
             Some(_) if self.faults_on(Fault::FilterIgnored) => None,
@@ -863,8 +878,10 @@ impl Ctx<'_> {
         let total = matched.len();
         let max = self.state.config.max_results;
         let (offset, len) = if self.faults_on(Fault::StartIndexZeroBased) {
-            let start = q.start_index.unwrap_or(1).max(0) as usize;
-            let (_, len) = query::page(total, Some(start as i64 + 1), q.count, max);
+            let start = q.start_index.unwrap_or(1).max(0);
+            // Saturating: startIndex may be i64::MAX, and `+ 1` on it panicked in debug builds.
+            let (_, len) = query::page(total, Some(start.saturating_add(1)), q.count, max);
+            let start = usize::try_from(start).unwrap_or(usize::MAX);
             (start.min(total), len.min(total.saturating_sub(start)))
         } else {
             query::page(total, q.start_index, q.count, max)
