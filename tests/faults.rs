@@ -608,6 +608,16 @@ async fn probe(fault: Fault, s: &Server, p: &str) -> Check {
                 format!("group without displayName answered {}", r.status),
             )
         }
+        Fault::UniquenessRace => {
+            let name = format!("{p}racer");
+            let futs = (0..6).map(|_| s.create_user(&name));
+            let replies = futures::future::join_all(futs).await;
+            let created = replies.iter().filter(|r| r.status == 201).count();
+            ensure(
+                created == 1,
+                format!("{created} of 6 parallel creates of one userName succeeded"),
+            )
+        }
         Fault::ExtensionDropped => {
             let ent = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
             let r = s

@@ -489,6 +489,131 @@ enum StepVerdict {
     Error(String),
 }
 
+/// A rendered request, ready to send.
+struct Prepared {
+    method: String,
+    url: reqwest::Url,
+    path: String,
+    headers: BTreeMap<String, String>,
+    body: Option<Vec<u8>>,
+    sent_json: Option<Value>,
+}
+
+/// Renders a step's request templates against `scope`.
+fn prepare(sh: &Shared, st: &Step, scope: &Map<String, Value>) -> Result<Prepared, String> {
+    let t = &sh.templates;
+    let path = t.render_string(&st.request.path.value, scope)?;
+    let mut url = sh.target.url(&path)?;
+    if !st.request.query.is_empty() {
+        let mut pairs = Vec::new();
+        for (k, v) in &st.request.query {
+            match t
+                .render_value(v, scope)
+                .map_err(|e| format!("query {k}: {e}"))?
+            {
+                Value::String(s) => pairs.push((k.clone(), s)),
+                other => pairs.push((k.clone(), other.to_string())),
+            }
+        }
+        url.query_pairs_mut().extend_pairs(pairs);
+    }
+    let mut headers = BTreeMap::new();
+    for (k, v) in &st.request.headers {
+        let v = t
+            .render_string(v, scope)
+            .map_err(|e| format!("header {k}: {e}"))?;
+        headers.insert(k.clone(), v);
+    }
+    let sent_json = match &st.request.body {
+        Some(b) => Some(t.render_value(b, scope).map_err(|e| format!("body: {e}"))?),
+        None => None,
+    };
+    let body = match (&sent_json, &st.request.raw_body) {
+        (Some(v), _) => Some(v.to_string().into_bytes()),
+        (None, Some(raw)) => Some(
+            t.render_string(raw, scope)
+                .map_err(|e| format!("raw_body: {e}"))?
+                .into_bytes(),
+        ),
+        (None, None) => None,
+    };
+    if body.is_some()
+        && !headers
+            .keys()
+            .any(|k| k.eq_ignore_ascii_case("content-type"))
+    {
+        headers.insert("Content-Type".into(), "application/scim+json".into());
+    }
+    Ok(Prepared {
+        method: st.request.method.value.to_ascii_uppercase(),
+        url,
+        path,
+        headers,
+        body,
+        sent_json,
+    })
+}
+
+fn request_record(sh: &Shared, st: &Step, p: &Prepared) -> RequestRecord {
+    RequestRecord {
+        method: p.method.clone(),
+        url: sh.target.redact(p.url.as_str()),
+        headers: sh
+            .target
+            .record_request_headers(&p.headers, st.request.auth),
+        body: p.body.as_deref().and_then(|b| excerpt(&sh.target, b, 2000)),
+    }
+}
+
+fn response_record(sh: &Shared, resp: &super::http::HttpResponse) -> ResponseRecord {
+    ResponseRecord {
+        status: resp.status,
+        headers: sh.target.record_headers(&resp.headers),
+        body: excerpt(&sh.target, &resp.body, 4000),
+        duration_ms: resp.duration.as_millis() as u64,
+    }
+}
+
+/// The step's checks on one response, with secrets redacted from their texts (a server may echo
+/// the credentials back).
+fn check_response(
+    sh: &Shared,
+    s: &LoadedSuite,
+    st: &Step,
+    p: &Prepared,
+    resp: &super::http::HttpResponse,
+    scope: &Map<String, Value>,
+    source: &str,
+) -> Vec<CheckResult> {
+    let pos = |loc: &serde_saphyr::Location| s.pos(loc);
+    let ctx = assert::Ctx {
+        templates: &sh.templates,
+        scope,
+        schemas: &sh.schemas,
+        sent: p.sent_json.as_ref(),
+        path: &p.path,
+        source: source.to_string(),
+        pos: &pos,
+    };
+    let mut checks = assert::check_step(&st.expect, resp, &ctx);
+    for c in &mut checks {
+        c.expected = sh.target.redact(&c.expected);
+        c.actual = c.actual.take().map(|a| sh.target.redact(&a));
+    }
+    checks
+}
+
+fn first_failure(checks: &[CheckResult]) -> Option<String> {
+    checks.iter().find(|c| !c.passed).map(|c| {
+        format!(
+            "expected {}, got {} ({})",
+            c.expected,
+            c.actual.clone().unwrap_or_default(),
+            c.source.clone().unwrap_or_default()
+        )
+    })
+}
+
 async fn run_step(
     sh: &Shared,
     s: &LoadedSuite,
@@ -523,139 +648,65 @@ async fn run_step(
         record.error = Some(msg.clone());
         (record, StepVerdict::Error(format!("{msg} ({source})")))
     };
-    // Render the request.
-    let t = &sh.templates;
-    let path = match t.render_string(&st.request.path.value, scope) {
+    if let Some(copies) = &st.parallel {
+        return run_parallel(sh, s, st, copies.value, scope, record, &source).await;
+    }
+    let p = match prepare(sh, st, scope) {
         Ok(p) => p,
         Err(e) => return err(record, e),
     };
-    let mut url = match sh.target.url(&path) {
-        Ok(u) => u,
-        Err(e) => return err(record, e),
-    };
-    if !st.request.query.is_empty() {
-        let mut pairs = Vec::new();
-        for (k, v) in &st.request.query {
-            match t.render_value(v, scope) {
-                Ok(Value::String(s)) => pairs.push((k.clone(), s)),
-                Ok(other) => pairs.push((k.clone(), other.to_string())),
-                Err(e) => return err(record, format!("query {k}: {e}")),
-            }
-        }
-        url.query_pairs_mut().extend_pairs(pairs);
-    }
-    let mut headers = BTreeMap::new();
-    for (k, v) in &st.request.headers {
-        match t.render_string(v, scope) {
-            Ok(v) => {
-                headers.insert(k.clone(), v);
-            }
-            Err(e) => return err(record, format!("header {k}: {e}")),
-        }
-    }
-    let sent_json = match &st.request.body {
-        Some(b) => match t.render_value(b, scope) {
-            Ok(v) => Some(v),
-            Err(e) => return err(record, format!("body: {e}")),
-        },
-        None => None,
-    };
-    let body_bytes = match (&sent_json, &st.request.raw_body) {
-        (Some(v), _) => Some(v.to_string().into_bytes()),
-        (None, Some(raw)) => match t.render_string(raw, scope) {
-            Ok(s) => Some(s.into_bytes()),
-            Err(e) => return err(record, format!("raw_body: {e}")),
-        },
-        (None, None) => None,
-    };
-    if body_bytes.is_some()
-        && !headers
-            .keys()
-            .any(|k| k.eq_ignore_ascii_case("content-type"))
-    {
-        headers.insert("Content-Type".into(), "application/scim+json".into());
-    }
-    let method = st.request.method.value.to_ascii_uppercase();
-    record.request = RequestRecord {
-        method: method.clone(),
-        url: sh.target.redact(url.as_str()),
-        headers: sh.target.record_request_headers(&headers, st.request.auth),
-        body: body_bytes
-            .as_deref()
-            .and_then(|b| excerpt(&sh.target, b, 2000)),
-    };
+    record.request = request_record(sh, st, &p);
     let resp = match sh
         .target
-        .send(&method, url.clone(), &headers, body_bytes, st.request.auth)
+        .send(
+            &p.method,
+            p.url.clone(),
+            &p.headers,
+            p.body.clone(),
+            st.request.auth,
+        )
         .await
     {
         Ok(r) => r,
         Err(e) => {
             return err(
                 record,
-                format!("{method} {}: {e}", sh.target.redact(url.as_str())),
+                format!("{} {}: {e}", p.method, sh.target.redact(p.url.as_str())),
             )
         }
     };
-    record.response = Some(ResponseRecord {
-        status: resp.status,
-        headers: sh.target.record_headers(&resp.headers),
-        body: excerpt(&sh.target, &resp.body, 4000),
-        duration_ms: resp.duration.as_millis() as u64,
-    });
-    journal(sh, &method, &url, &resp);
+    record.response = Some(response_record(sh, &resp));
+    journal(sh, &p.method, &p.url, &resp);
 
     // Check, then capture.
-    let pos = |loc: &serde_saphyr::Location| s.pos(loc);
-    let ctx = assert::Ctx {
-        templates: t,
-        scope,
-        schemas: &sh.schemas,
-        sent: sent_json.as_ref(),
-        path: &path,
-        source: source.clone(),
-        pos: &pos,
-    };
-    let mut checks: Vec<CheckResult> = assert::check_step(&st.expect, &resp, &ctx);
-    // Check texts quote what the server sent, and a server may echo the credentials back.
-    for c in &mut checks {
-        c.expected = sh.target.redact(&c.expected);
-        c.actual = c.actual.take().map(|a| sh.target.redact(&a));
-    }
-    let first_failed = checks.iter().find(|c| !c.passed).map(|c| {
-        format!(
-            "expected {}, got {} ({})",
-            c.expected,
-            c.actual.clone().unwrap_or_default(),
-            c.source.clone().unwrap_or_default()
-        )
-    });
+    let checks = check_response(sh, s, st, &p, &resp, scope, &source);
+    let failed = first_failure(&checks);
     record.checks = checks;
-    if let Some(msg) = first_failed {
+    if let Some(msg) = failed {
         return (record, StepVerdict::Failed(msg));
     }
     let body = resp.json();
     for (name, cap) in &st.capture {
+        let select = |p: &str| -> Result<Vec<Value>, String> {
+            let b = body.as_ref().ok_or("the body is not JSON")?;
+            let path = serde_json_path::JsonPath::parse(p)
+                .map_err(|e| format!("invalid JSONPath: {e}"))?;
+            Ok(path.query(b).all().into_iter().cloned().collect())
+        };
         let value = match &cap.value {
             Capture::Header(h) => resp
                 .header(&h.header)
                 .map(|v| Value::String(v.to_string()))
                 .ok_or_else(|| format!("no {} header", h.header)),
-            Capture::JsonPath(p) => match (body.as_ref(), serde_json_path::JsonPath::parse(p)) {
-                (None, _) => Err("the body is not JSON".to_string()),
-                (_, Err(e)) => Err(format!("invalid JSONPath: {e}")),
-                (Some(b), Ok(path)) => {
-                    let nodes = path.query(b).all();
-                    match nodes.as_slice() {
-                        [one] => Ok((*one).clone()),
-                        [] => Err(format!("{p} selects nothing")),
-                        many => Err(format!(
-                            "{p} selects {} nodes; a capture needs exactly one",
-                            many.len()
-                        )),
-                    }
-                }
-            },
+            Capture::All(a) => select(&a.all).map(Value::Array),
+            Capture::JsonPath(p) => select(p).and_then(|nodes| match nodes.as_slice() {
+                [one] => Ok(one.clone()),
+                [] => Err(format!("{p} selects nothing")),
+                many => Err(format!(
+                    "{p} selects {} nodes; a capture needs exactly one (or use `all:`)",
+                    many.len()
+                )),
+            }),
         };
         match value {
             Ok(v) => {
@@ -669,6 +720,121 @@ async fn run_step(
         }
     }
     (record, StepVerdict::Ok)
+}
+
+/// A race: `copies` renderings of the request sent at once. Every response gets the step's
+/// checks; `expect.tally` counts them by status. The record shows the first failing copy (or
+/// the first copy).
+async fn run_parallel(
+    sh: &Shared,
+    s: &LoadedSuite,
+    st: &Step,
+    copies: usize,
+    scope: &Map<String, Value>,
+    mut record: StepResult,
+    source: &str,
+) -> (StepResult, StepVerdict) {
+    let copies = copies.clamp(1, 1000);
+    let mut prepared = Vec::with_capacity(copies);
+    let mut scopes = Vec::with_capacity(copies);
+    for i in 0..copies {
+        let mut sc = scope.clone();
+        sc.insert("copy".into(), Value::from(i));
+        match prepare(sh, st, &sc) {
+            Ok(p) => prepared.push(p),
+            Err(e) => {
+                record.error = Some(format!("copy {i}: {e}"));
+                return (
+                    record.clone(),
+                    StepVerdict::Error(format!("copy {i}: {e} ({source})")),
+                );
+            }
+        }
+        scopes.push(sc);
+    }
+    let sends = prepared.iter().map(|p| {
+        sh.target.send(
+            &p.method,
+            p.url.clone(),
+            &p.headers,
+            p.body.clone(),
+            st.request.auth,
+        )
+    });
+    let responses = futures::future::join_all(sends).await;
+    let mut statuses = Vec::with_capacity(copies);
+    let mut all_checks: Vec<CheckResult> = Vec::new();
+    let mut shown: Option<usize> = None;
+    for (i, (p, r)) in prepared.iter().zip(&responses).enumerate() {
+        match r {
+            Ok(resp) => {
+                journal(sh, &p.method, &p.url, resp);
+                statuses.push(resp.status);
+                let mut checks = check_response(sh, s, st, p, resp, &scopes[i], source);
+                if checks.iter().any(|c| !c.passed) && shown.is_none() {
+                    shown = Some(i);
+                }
+                checks.retain(|c| !c.passed || i == 0);
+                for c in &mut checks {
+                    c.expected = format!("copy {i}: {}", c.expected);
+                }
+                all_checks.extend(checks);
+            }
+            Err(e) => {
+                let msg = format!(
+                    "copy {i}: {} {}: {e}",
+                    p.method,
+                    sh.target.redact(p.url.as_str())
+                );
+                record.request = request_record(sh, st, p);
+                record.error = Some(msg.clone());
+                return (record, StepVerdict::Error(format!("{msg} ({source})")));
+            }
+        }
+    }
+    if let Some(t) = &st.expect.tally {
+        let mut counts: BTreeMap<String, usize> = t.value.keys().map(|k| (k.clone(), 0)).collect();
+        let mut uncounted = Vec::new();
+        for st in &statuses {
+            match t
+                .value
+                .keys()
+                .find(|k| crate::suite::model::tally_key_accepts(k, *st) == Some(true))
+            {
+                Some(k) => *counts.entry(k.clone()).or_default() += 1,
+                None => uncounted.push(*st),
+            }
+        }
+        let ok = counts == t.value && uncounted.is_empty();
+        let describe = |m: &BTreeMap<String, usize>| {
+            m.iter()
+                .map(|(k, v)| format!("{v}× {k}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut actual = describe(&counts);
+        if !uncounted.is_empty() {
+            actual.push_str(&format!(", uncounted: {uncounted:?}"));
+        }
+        all_checks.push(CheckResult {
+            kind: "tally".into(),
+            expected: format!("{} parallel responses: {}", copies, describe(&t.value)),
+            passed: ok,
+            actual: (!ok).then_some(actual),
+            source: Some(s.pos(&t.referenced)),
+        });
+    }
+    let idx = shown.unwrap_or(0);
+    record.request = request_record(sh, st, &prepared[idx]);
+    if let Some(Ok(resp)) = responses.get(idx) {
+        record.response = Some(response_record(sh, resp));
+    }
+    let failed = first_failure(&all_checks);
+    record.checks = all_checks;
+    match failed {
+        Some(msg) => (record, StepVerdict::Failed(msg)),
+        None => (record, StepVerdict::Ok),
+    }
 }
 
 /// Journals what a response says the run created or deleted.

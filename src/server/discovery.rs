@@ -3,11 +3,11 @@
 
 use super::contract::Contract;
 use super::faults::Fault;
-use super::http::{base_url, error_response, ScimResponse};
+use super::http::{base_url, error_response, ScimPath, ScimResponse};
 use super::AppState;
 use crate::scim::error::ScimError;
 use crate::scim::schema::{ResourceType, LIST_RESPONSE_URN, RESOURCE_TYPE_URN, SPC_URN};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::{json, Value};
@@ -140,7 +140,7 @@ pub async fn resource_types(
 pub async fn resource_type(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    ScimPath(id): ScimPath,
 ) -> Response {
     let base = base_url(&state, &headers);
     match state
@@ -178,7 +178,7 @@ pub async fn schemas(
 pub async fn schema(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    ScimPath(id): ScimPath,
 ) -> Response {
     let base = base_url(&state, &headers);
     // `schema-id-ignored`: /Schemas/{id} routed to the listing handler, the id never looked at.

@@ -144,6 +144,8 @@ faults! {
         "a Group without displayName is refused with 400; with this fault the server fills one in (the §8.7.1 sample says required: false)";
     MembersDroppedOnCreate = "members-dropped-on-create", "RFC 7643 §4.2, RFC 7644 §3.3",
         "members sent with POST /Groups are stored; with this fault they are dropped (only PATCH adds members)";
+    UniquenessRace = "uniqueness-race", "RFC 7644 §3.3, RFC 7643 §4.1.1",
+        "userName stays unique under concurrent creates; with this fault the check and the insert race, so parallel creates of one name can all succeed";
     ExtensionDropped = "extension-dropped", "RFC 7643 §3.3, §4.3",
         "extension attributes sent on create are stored; with this fault the enterprise extension is silently dropped";
 }

@@ -5,7 +5,8 @@ use super::faults::Fault;
 use super::AppState;
 use crate::scim::error::ScimError;
 use axum::body::Body;
-use axum::extract::{FromRequest, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -159,6 +160,34 @@ impl FromRequest<Arc<AppState>> for ScimBody {
         parse_json(&bytes)
             .map(ScimBody)
             .map_err(|e| error_response(state, &e))
+    }
+}
+
+/// The `{id}` segment of a route, percent-decoded.
+///
+/// axum's own `Path` answers a segment that does not decode to UTF-8 (`/Users/%FF`) with a
+/// plain-text 400; the sweep (`tests/sweep.rs`) found it. Such a segment cannot be the id of
+/// anything, so it gets the same SCIM 404 as any unknown id.
+pub struct ScimPath(pub String);
+
+impl FromRequestParts<Arc<AppState>> for ScimPath {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(id)) => Ok(ScimPath(id)),
+            Err(rejection) => {
+                let err = ScimError::not_found(format!(
+                    "no resource at {}: {}",
+                    parts.uri.path(),
+                    rejection.body_text()
+                ));
+                Err(error_response(state, &err))
+            }
+        }
     }
 }
 

@@ -185,7 +185,10 @@ mod tests {
         // Multi-byte characters count once.
         assert!(check_filter(&"é".repeat(MAX_FILTER_CHARS)).is_ok());
         let e = check_filter(&"a".repeat(MAX_FILTER_CHARS + 1)).unwrap_err();
-        assert_eq!((e.status, e.scim_type.map(|t| t.as_str())), (400, Some("invalidFilter")));
+        assert_eq!(
+            (e.status, e.scim_type.map(|t| t.as_str())),
+            (400, Some("invalidFilter"))
+        );
 
         let names = |n: usize| (0..n).map(|i| format!("a{i}")).collect::<Vec<_>>();
         assert!(check_attribute_names("attributes", &names(MAX_ATTRIBUTE_NAMES)).is_ok());
@@ -194,7 +197,9 @@ mod tests {
         let members = |n: usize| json!({"members": vec![json!({"value": "x"}); n]});
         assert!(check_resource_body(&members(MAX_MULTI_VALUES)).is_ok());
         assert_eq!(
-            check_resource_body(&members(MAX_MULTI_VALUES + 1)).unwrap_err().status,
+            check_resource_body(&members(MAX_MULTI_VALUES + 1))
+                .unwrap_err()
+                .status,
             413
         );
         assert!(check_stored(&members(MAX_MULTI_VALUES)).is_ok());

@@ -145,29 +145,33 @@ pub fn router(state: Arc<AppState>) -> Router {
                     "/{id}",
                     get(
                         move |s: State<Arc<AppState>>,
-                              p: Path<String>,
+                              p: http::ScimPath,
                               h: HeaderMap,
                               q: Query<HashMap<String, String>>| {
-                            r::get(s, k, p, h, q)
+                            r::get(s, k, Path(p.0), h, q)
                         },
                     )
                     .put(
                         move |s: State<Arc<AppState>>,
-                              p: Path<String>,
+                              p: http::ScimPath,
                               h: HeaderMap,
                               q: Query<HashMap<String, String>>,
-                              b: http::ScimBody| r::replace(s, k, p, h, q, b),
+                              b: http::ScimBody| {
+                            r::replace(s, k, Path(p.0), h, q, b)
+                        },
                     )
                     .patch(
                         move |s: State<Arc<AppState>>,
-                              p: Path<String>,
+                              p: http::ScimPath,
                               h: HeaderMap,
                               q: Query<HashMap<String, String>>,
-                              b: http::ScimBody| r::patch(s, k, p, h, q, b),
+                              b: http::ScimBody| {
+                            r::patch(s, k, Path(p.0), h, q, b)
+                        },
                     )
                     .delete(
-                        move |s: State<Arc<AppState>>, p: Path<String>, h: HeaderMap| {
-                            r::delete(s, k, p, h)
+                        move |s: State<Arc<AppState>>, p: http::ScimPath, h: HeaderMap| {
+                            r::delete(s, k, Path(p.0), h)
                         },
                     ),
                 )

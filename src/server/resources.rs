@@ -117,7 +117,9 @@ impl Ctx<'_> {
             ("Group", Contract::Asana) => "displayName",
             _ => return None,
         };
-        if self.faults_on(Fault::DuplicateUsername) && rt.name == "User" {
+        if (self.faults_on(Fault::DuplicateUsername) || self.faults_on(Fault::UniquenessRace))
+            && rt.name == "User"
+        {
             return None;
         }
         let v = data.get(attr)?.as_str()?;
@@ -303,6 +305,25 @@ impl Ctx<'_> {
             return Ok(n.to_string());
         }
         Ok(uuid::Uuid::new_v4().to_string())
+    }
+
+    /// Whether a stored user already has the body's userName (folded); only the
+    /// `uniqueness-race` fault checks this way instead of relying on the unique index.
+    pub fn user_name_taken(&self, tx: &Tx<'_>, body: &Value) -> ScimResult<bool> {
+        let Some(name) = body
+            .as_object()
+            .and_then(|o| crate::scim::value::get_ci(o, "userName"))
+            .and_then(Value::as_str)
+        else {
+            return Ok(false);
+        };
+        let want = fold(name);
+        Ok(tx.list("User")?.iter().any(|r| {
+            r.data
+                .get("userName")
+                .and_then(Value::as_str)
+                .is_some_and(|n| fold(n) == want)
+        }))
     }
 
     pub fn create(&self, tx: &Tx<'_>, rt: &ResourceType, body: &Value) -> ScimResult<Record> {

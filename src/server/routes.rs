@@ -4,6 +4,7 @@
 use super::contract::Contract;
 use super::faults::Fault;
 use super::http::{base_url, error_response, finish, Outcome, ScimBody, ScimResponse};
+use super::limits;
 use super::resources::{etag, etag_matches, Ctx, ListQuery, Projection};
 use super::store::{Record, Tx};
 use super::AppState;
@@ -64,32 +65,53 @@ fn param<'a>(q: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
         .map(String::as_str)
 }
 
-fn attr_list(s: Option<&str>) -> Vec<String> {
-    s.map(|s| {
-        s.split(',')
-            .map(str::trim)
-            .filter(|a| !a.is_empty())
-            .map(String::from)
-            .collect()
+fn split_names(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// An `attributes` / `excludedAttributes` list, at most [`limits::MAX_ATTRIBUTE_NAMES`] long.
+fn attr_list(name: &str, s: Option<&str>) -> Result<Vec<String>, ScimError> {
+    let names = s.map(split_names).unwrap_or_default();
+    limits::check_attribute_names(name, &names)?;
+    Ok(names)
+}
+
+/// An integer, saturated to the i64 range: RFC 7644 §3.4.2.4 bounds startIndex and count only
+/// from below, so `count=99999999999999999999` is a (large) count, not a syntax error. What is
+/// not an integer at all is 400 invalidValue.
+fn parse_int(s: &str) -> Option<i64> {
+    if let Ok(n) = s.parse::<i64>() {
+        return Some(n);
+    }
+    let (negative, digits) = match s.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then_some(if negative {
+        i64::MIN
+    } else {
+        i64::MAX
     })
-    .unwrap_or_default()
 }
 
 fn int_param(name: &str, v: Option<&str>) -> Result<Option<i64>, ScimError> {
     match v.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
-        Some(s) => s
-            .parse::<i64>()
-            .map(Some)
-            .map_err(|_| ScimError::invalid_value(format!("{name} must be an integer, not {s:?}"))),
+        Some(s) => parse_int(s).map(Some).ok_or_else(|| {
+            ScimError::invalid_value(format!("{name} must be an integer, not {s:?}"))
+        }),
     }
 }
 
-fn projection(q: &HashMap<String, String>) -> Projection {
-    Projection {
-        attributes: attr_list(param(q, "attributes")),
-        excluded: attr_list(param(q, "excludedAttributes")),
-    }
+fn projection(q: &HashMap<String, String>) -> Result<Projection, ScimError> {
+    Ok(Projection {
+        attributes: attr_list("attributes", param(q, "attributes"))?,
+        excluded: attr_list("excludedAttributes", param(q, "excludedAttributes"))?,
+    })
 }
 
 fn list_query(q: &HashMap<String, String>) -> Result<ListQuery, ScimError> {
@@ -99,8 +121,8 @@ fn list_query(q: &HashMap<String, String>) -> Result<ListQuery, ScimError> {
         sort_order: param(q, "sortOrder").map(String::from),
         start_index: int_param("startIndex", param(q, "startIndex"))?,
         count: int_param("count", param(q, "count"))?,
-        attributes: attr_list(param(q, "attributes")),
-        excluded: attr_list(param(q, "excludedAttributes")),
+        attributes: attr_list("attributes", param(q, "attributes"))?,
+        excluded: attr_list("excludedAttributes", param(q, "excludedAttributes"))?,
     })
 }
 
@@ -125,8 +147,8 @@ fn search_query(body: &Value) -> Result<ListQuery, ScimError> {
         }
     };
     let list = |k: &str| -> Result<Vec<String>, ScimError> {
-        match get_ci(obj, k) {
-            None | Some(Value::Null) => Ok(vec![]),
+        let names = match get_ci(obj, k) {
+            None | Some(Value::Null) => vec![],
             Some(Value::Array(a)) => a
                 .iter()
                 .map(|v| {
@@ -134,18 +156,24 @@ fn search_query(body: &Value) -> Result<ListQuery, ScimError> {
                         .map(String::from)
                         .ok_or_else(|| ScimError::invalid_value(format!("{k} must list strings")))
                 })
-                .collect(),
-            Some(Value::String(s)) => Ok(attr_list(Some(s))),
-            Some(_) => Err(ScimError::invalid_value(format!(
-                "{k} must be an array of strings"
-            ))),
-        }
+                .collect::<Result<_, _>>()?,
+            Some(Value::String(s)) => split_names(s),
+            Some(_) => {
+                return Err(ScimError::invalid_value(format!(
+                    "{k} must be an array of strings"
+                )))
+            }
+        };
+        limits::check_attribute_names(k, &names)?;
+        Ok(names)
     };
     let int = |k: &str| -> Result<Option<i64>, ScimError> {
         match get_ci(obj, k) {
             None | Some(Value::Null) => Ok(None),
+            // Integers beyond i64 saturate as in a query string; fractions are refused.
             Some(Value::Number(n)) => n
                 .as_i64()
+                .or_else(|| n.as_u64().map(|_| i64::MAX))
                 .map(Some)
                 .ok_or_else(|| ScimError::invalid_value(format!("{k} must be an integer"))),
             Some(Value::String(s)) => int_param(k, Some(s)),
@@ -238,7 +266,10 @@ pub async fn get(
     headers: HeaderMap,
     Query(q): Params,
 ) -> Response {
-    let p = projection(&q);
+    let p = match projection(&q) {
+        Ok(p) => p,
+        Err(e) => return error_response(&state, &e),
+    };
     let if_none_match = header_str(&headers, header::IF_NONE_MATCH).map(String::from);
     let out = blocking(&state, &headers, move |ctx| -> Outcome {
         let rt = kind.rt(ctx.state);
@@ -270,9 +301,24 @@ pub async fn create(
     Query(q): Params,
     body: ScimBody,
 ) -> Response {
-    let p = projection(&q);
+    let p = match projection(&q) {
+        Ok(p) => p,
+        Err(e) => return error_response(&state, &e),
+    };
     let out = blocking(&state, &headers, move |ctx| -> Outcome {
         let rt = kind.rt(ctx.state);
+        if matches!(kind, Kind::User) && ctx.state.faults.on(Fault::UniquenessRace) {
+            // `uniqueness-race`: check, pause, insert, in separate transactions and without the
+            // unique index: two racing creates both pass the check.
+            if ctx
+                .state
+                .store
+                .read(|tx| ctx.user_name_taken(tx, &body.0))?
+            {
+                return Err(ScimError::uniqueness("userName is already taken"));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(30));
+        }
         ctx.state.store.transact(|tx| {
             let rec = ctx.create(tx, rt, &body.0)?;
             let rendered = ctx.render(tx, rt, &rec, &p)?;
@@ -301,7 +347,10 @@ pub async fn replace(
     Query(q): Params,
     body: ScimBody,
 ) -> Response {
-    let p = projection(&q);
+    let p = match projection(&q) {
+        Ok(p) => p,
+        Err(e) => return error_response(&state, &e),
+    };
     let if_match = header_str(&headers, header::IF_MATCH).map(String::from);
     let out = blocking(&state, &headers, move |ctx| -> Outcome {
         let rt = kind.rt(ctx.state);
@@ -322,7 +371,15 @@ pub async fn patch(
     Query(q): Params,
     body: ScimBody,
 ) -> Response {
-    let p = projection(&q);
+    let p = match projection(&q) {
+        Ok(p) => p,
+        Err(e) => return error_response(&state, &e),
+    };
+    // Checked here too (Ctx::patch checks it for Bulk) so the fault paths below see only
+    // requests within the limits.
+    if let Err(e) = limits::check_patch(&body.0) {
+        return error_response(&state, &e);
+    }
     let if_match = header_str(&headers, header::IF_MATCH).map(String::from);
     let out = blocking(&state, &headers, move |ctx| -> Outcome {
         let rt = kind.rt(ctx.state);

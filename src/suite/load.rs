@@ -314,13 +314,72 @@ const METHODS: [&str; 6] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"];
 fn check_step(
     s: &LoadedSuite,
     step: &Spanned<Step>,
-    defined: &mut HashSet<String>,
+    scope: &mut HashSet<String>,
     known: &Known<'_>,
     errors: &mut Vec<SuiteError>,
 ) {
     let at = step.referenced;
     let st = &step.value;
     let req = &st.request;
+    // What this step's templates may read: the variables so far, plus `copy` in a parallel
+    // step. Captures are added to `scope` at the end, for the steps after this one.
+    let mut visible = scope.clone();
+    if st.parallel.is_some() {
+        visible.insert("copy".into());
+    }
+    let defined = &visible;
+    if let Some(p) = &st.parallel {
+        if p.value == 0 || p.value > 1000 {
+            errors.push(SuiteError::at(
+                &s.path,
+                &s.source,
+                p.referenced,
+                "parallel takes 1 to 1000 copies",
+            ));
+        }
+        if !st.capture.is_empty() {
+            errors.push(SuiteError::at(
+                &s.path,
+                &s.source,
+                p.referenced,
+                "a parallel step cannot capture (which copy's value would it be?)",
+            ));
+        }
+    }
+    if let Some(t) = &st.expect.tally {
+        if st.parallel.is_none() {
+            errors.push(SuiteError::at(
+                &s.path,
+                &s.source,
+                t.referenced,
+                "`tally` counts the responses of a `parallel` step; this step is not parallel",
+            ));
+        }
+        for k in t.value.keys() {
+            if crate::suite::model::tally_key_accepts(k, 200).is_none() {
+                errors.push(SuiteError::at(
+                    &s.path,
+                    &s.source,
+                    t.referenced,
+                    format!("tally key `{k}` is neither a status code nor a class like 4xx"),
+                ));
+            }
+        }
+        if let Some(p) = &st.parallel {
+            let total: usize = t.value.values().sum();
+            if total != p.value {
+                errors.push(SuiteError::at(
+                    &s.path,
+                    &s.source,
+                    t.referenced,
+                    format!(
+                        "tally counts {total} responses but the step sends {}",
+                        p.value
+                    ),
+                ));
+            }
+        }
+    }
     if !METHODS.contains(&req.method.value.as_str()) {
         let help = did_you_mean(&req.method.value, METHODS);
         errors.push(
@@ -429,7 +488,12 @@ fn check_step(
         }
     }
     for (name, cap) in &st.capture {
-        if let Capture::JsonPath(p) = &cap.value {
+        let path = match &cap.value {
+            Capture::JsonPath(p) => Some(p),
+            Capture::All(a) => Some(&a.all),
+            Capture::Header(_) => None,
+        };
+        if let Some(p) = path {
             if let Err(e) = serde_json_path::JsonPath::parse(p) {
                 errors.push(SuiteError::at(
                     &s.path,
@@ -439,7 +503,7 @@ fn check_step(
                 ));
             }
         }
-        defined.insert(name.clone());
+        scope.insert(name.clone());
     }
 }
 

@@ -136,6 +136,11 @@ pub struct Test {
 pub struct Step {
     #[serde(default)]
     pub name: Option<String>,
+    /// Send this many copies of the request at once (races). `{{ copy }}` is the copy's index
+    /// (0-based) in its templates; `expect` applies to every response and `expect.tally` to all
+    /// of them together. A parallel step cannot capture.
+    #[serde(default)]
+    pub parallel: Option<Spanned<usize>>,
     pub request: Request,
     #[serde(default)]
     pub expect: Expect,
@@ -181,6 +186,10 @@ pub enum Auth {
 pub struct Expect {
     #[serde(default)]
     pub status: Option<Spanned<StatusSpec>>,
+    /// Parallel steps: how many responses had each status (`"201": 1`, `"409": 9`, `"2xx": 10`);
+    /// every response must be counted under exactly one key.
+    #[serde(default)]
+    pub tally: Option<Spanned<BTreeMap<String, usize>>>,
     /// Header name (case-insensitive) → predicate on its value.
     #[serde(default)]
     pub headers: BTreeMap<String, Spanned<Predicate>>,
@@ -232,6 +241,14 @@ impl StatusSpec {
             StatusSpec::Class(c) if class_digit(c).is_none() => Some(c),
             _ => None,
         }
+    }
+}
+
+/// Whether a tally key (`"201"` or `"4xx"`) counts this status.
+pub fn tally_key_accepts(key: &str, status: u16) -> Option<bool> {
+    match key.parse::<u16>() {
+        Ok(code) => Some(code == status),
+        Err(_) => class_digit(key).map(|d| status / 100 == d),
     }
 }
 
@@ -391,6 +408,14 @@ pub enum Capture {
     /// A JSONPath into the response body; the single selected node's value.
     JsonPath(String),
     Header(HeaderCapture),
+    All(AllCapture),
+}
+
+/// `{all: JSONPATH}`: every selected node, as an array (e.g. all locations of a Bulk response).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllCapture {
+    pub all: String,
 }
 
 /// `{header: NAME}`: the value of a response header.
