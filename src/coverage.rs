@@ -178,6 +178,14 @@ pub struct Coverage {
     pub uncovered: Vec<Uncovered>,
     /// Cited ids that are not in the table (lint reports them too).
     pub unknown_citations: Vec<String>,
+    /// Vendor rules (ids not from the RFC catalog, e.g. `ASANA-03`), kept out of the RFC
+    /// matrix: covered / total per vendor area.
+    pub vendor: BTreeMap<String, Cell>,
+}
+
+/// Rows of the RFC catalog (`P-…` from RFC 7644, `C-…` from RFC 7643).
+fn is_rfc_row(id: &str) -> bool {
+    id.starts_with("P-") || id.starts_with("C-")
 }
 
 /// Computes the matrix for the tests the profile includes.
@@ -271,6 +279,12 @@ pub fn render(c: &Coverage, list_uncovered: bool) -> String {
         out.push_str(&cell(c.total.get(l)));
     }
     out.push('\n');
+    for (area, v) in &c.vendor {
+        out.push_str(&format!(
+            "vendor rules {area}: {}/{} covered\n",
+            v.covered, v.applicable
+        ));
+    }
     let gated: usize = c.not_applicable.values().sum();
     if gated > 0 {
         let mut by_gate: Vec<String> = c

@@ -73,9 +73,43 @@ pub struct Target {
     /// Strings that must never appear in output (token and header values).
     secrets: Vec<String>,
     pub timeout: Duration,
+    /// Request-rate cap shared by every request of the run (e.g. Entra ID's 25 requests/s per
+    /// tenant), as the next free send slot.
+    pacing: Option<std::sync::Arc<Pacer>>,
+}
+
+/// Spaces requests `interval` apart across all tasks: each send reserves the next slot.
+#[derive(Debug)]
+pub struct Pacer {
+    interval: Duration,
+    next: tokio::sync::Mutex<tokio::time::Instant>,
+}
+
+impl Pacer {
+    async fn wait(&self) {
+        let slot = {
+            let mut next = self.next.lock().await;
+            let now = tokio::time::Instant::now();
+            let slot = (*next).max(now);
+            *next = slot + self.interval;
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
+    }
 }
 
 impl Target {
+    /// Caps the request rate at `per_second` for every request sent through this target.
+    pub fn with_rate_limit(mut self, per_second: f64) -> Self {
+        if per_second > 0.0 {
+            self.pacing = Some(std::sync::Arc::new(Pacer {
+                interval: Duration::from_secs_f64(1.0 / per_second),
+                next: tokio::sync::Mutex::new(tokio::time::Instant::now()),
+            }));
+        }
+        self
+    }
+
     /// `base_url` without a trailing slash; `token` becomes `Authorization: Bearer …`.
     pub fn new(
         base_url: &str,
@@ -137,6 +171,7 @@ impl Target {
             auth_headers,
             secrets,
             timeout,
+            pacing: None,
         })
     }
 
@@ -173,6 +208,9 @@ impl Target {
     ) -> Result<HttpResponse, HttpError> {
         let m = Method::from_bytes(method.as_bytes())
             .map_err(|_| HttpError::Other(format!("invalid method {method}")))?;
+        if let Some(p) = &self.pacing {
+            p.wait().await;
+        }
         let mut rb = self.client.request(m, url);
         match auth {
             Auth::Default => {

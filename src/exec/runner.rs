@@ -117,6 +117,12 @@ pub async fn run(
             let token = uuid::Uuid::new_v4().simple().to_string();
             let mut cfg = ServerConfig::ephemeral(token.clone());
             cfg.faults = server::faults::Faults::new(opts.embedded_faults.iter().copied());
+            if let Some(contract) = profile.contract {
+                // A vendor profile is demonstrated against the server playing that contract.
+                cfg.contract = contract;
+                cfg.base_path = contract.default_base_path().to_string();
+                cfg.domain = profile.domain.clone();
+            }
             let srv = server::start(cfg)
                 .await
                 .map_err(|e| RunError::Runtime(format!("cannot start the embedded server: {e}")))?;
@@ -157,6 +163,10 @@ async fn run_against(
     emit: &mut (dyn FnMut(RunEvent) + Send),
 ) -> Result<RunResult, RunError> {
     let target = Target::new(base_url, token, &opts.headers, opts.timeout, &opts.tls)
+        .map(|t| match profile.rate_limit {
+            Some(r) => t.with_rate_limit(r),
+            None => t,
+        })
         .map_err(RunError::Usage)?;
     let run_id = short_id();
     let prefix = format!("scimtest-{run_id}");

@@ -9,7 +9,8 @@ use crate::scim::value::get_ci;
 use scim_v2::filter::{AttrExp, CompValue, CompareOp};
 use serde_json::{Map, Value};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Contract {
     /// RFC 7643/7644 with the Enterprise User extension.
     Rfc,

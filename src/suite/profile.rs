@@ -18,6 +18,13 @@ pub struct Profile {
     pub exclude_tags: Vec<String>,
     #[serde(default = "default_domain")]
     pub domain: String,
+    /// Cap on requests per second for the whole run (an identity provider's own pace, e.g.
+    /// Entra ID's 25 per tenant).
+    #[serde(default)]
+    pub rate_limit: Option<f64>,
+    /// The contract the embedded reference server plays when the run has no `--url`.
+    #[serde(default)]
+    pub contract: Option<crate::server::contract::Contract>,
 }
 
 fn all() -> Vec<String> {
