@@ -221,8 +221,17 @@ pub fn compute(
             .filter(|id| reqs.get(id).is_none())
             .cloned()
             .collect(),
+        vendor: BTreeMap::new(),
     };
     for r in reqs.iter() {
+        if !is_rfc_row(&r.id) {
+            let cell = c.vendor.entry(r.area.clone()).or_default();
+            cell.applicable += 1;
+            if cited.contains(&r.id) {
+                cell.covered += 1;
+            }
+            continue;
+        }
         if !applies(r, o) {
             *c.not_applicable.entry(r.gate.clone()).or_default() += 1;
             continue;
