@@ -71,6 +71,10 @@ pub struct RunArgs {
     /// Lowest requirement level whose failures fail the run.
     #[arg(long, value_enum, default_value = "must")]
     pub fail_on: FailOn,
+    /// Grade derived MUST rows (MUST†, no upper-case keyword in the RFC) as failures rather than
+    /// warnings.
+    #[arg(long)]
+    pub strict: bool,
     /// Folder for junit.xml, results.json, report.html and the cleanup ledger.
     #[arg(long, default_value = "reports")]
     pub report_dir: PathBuf,

@@ -87,6 +87,7 @@ pub fn run(args: RunArgs) -> ExitCode {
         },
         report_dir: args.report_dir,
         tls: args.tls.options(),
+        strict: args.strict,
         embedded_faults: args.server_faults,
     };
     let rt = match runtime() {

@@ -204,7 +204,8 @@ pub fn compute(
         for t in &s.suite.tests {
             let mut tags = s.suite.tags.clone();
             tags.extend(t.value.tags.iter().cloned());
-            if profile.includes_test(&tags, &t.value.profiles) {
+            let id = format!("{}/{}", s.suite.id.value, t.value.id.value);
+            if profile.includes_test(&id, &tags, &t.value.profiles) {
                 cited.extend(t.value.requirements.iter().map(|r| r.value.clone()));
             }
         }

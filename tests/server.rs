@@ -74,8 +74,19 @@ async fn discovery_endpoints_describe_what_the_server_does() {
 async fn every_endpoint_requires_the_token() {
     let s = start().await;
     let id = s.create_user("authcheck").await.id();
+    // GET /ServiceProviderConfig is the one public read (RFC 7643 §5: authenticationSchemes are
+    // discoverable before authenticating); writing to it still needs the token.
+    let spc = s
+        .client
+        .get(format!("{}/ServiceProviderConfig", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(spc.status(), 200);
+    let spc: Value = spc.json().await.unwrap();
+    assert!(spc["authenticationSchemes"].is_array(), "{spc}");
     let paths = [
-        ("GET", "/ServiceProviderConfig".to_string()),
+        ("POST", "/ServiceProviderConfig".to_string()),
         ("GET", "/ResourceTypes".into()),
         ("GET", "/Schemas".into()),
         ("GET", "/Users".into()),

@@ -67,7 +67,11 @@ pub fn check_step(expect: &Expect, resp: &HttpResponse, ctx: &Ctx<'_>) -> Vec<Ch
     }
     for (name, pred) in &expect.headers {
         let value = resp.header(name).map(|v| Value::String(v.to_string()));
-        let res = eval_predicate(&pred.value, value.as_slice(), ctx);
+        let res = if pred.value.optional && value.is_none() {
+            Ok(())
+        } else {
+            eval_predicate(&pred.value, value.as_slice(), ctx)
+        };
         out.push(check(
             "header",
             format!("header {name} {}", describe(&pred.value, ctx)),
@@ -91,7 +95,15 @@ pub fn check_step(expect: &Expect, resp: &HttpResponse, ctx: &Ctx<'_>) -> Vec<Ch
         ));
     }
     for pa in &expect.jsonpath {
-        let res = eval_path(&pa.value, body.as_ref(), ctx);
+        // An empty body (a legal 204) is an empty document: nothing is selected, so
+        // `exists: false` holds and value predicates fail with "nothing there".
+        let empty = Value::Null;
+        let doc = match (&body, resp.body.iter().all(u8::is_ascii_whitespace)) {
+            (Some(b), _) => Some(b),
+            (None, true) => Some(&empty),
+            (None, false) => None,
+        };
+        let res = eval_path(&pa.value, doc, ctx);
         out.push(check(
             "jsonpath",
             format!("{} {}", pa.value.path, describe_path(&pa.value, ctx)),
@@ -142,6 +154,9 @@ fn describe(p: &Predicate, ctx: &Ctx<'_>) -> String {
     }
     if p.ignore_case {
         parts.push("(ignoring case)".into());
+    }
+    if p.optional {
+        parts.push("(if present)".into());
     }
     parts.join(", ")
 }
@@ -381,7 +396,10 @@ fn check_scim(
         let what = if want == "any" {
             "a SCIM Error body (RFC 7644 §3.12)".to_string()
         } else {
-            format!("a SCIM Error with scimType {want} (RFC 7644 §3.12)")
+            format!(
+                "a SCIM Error with scimType {} (RFC 7644 §3.12)",
+                want.replace('|', " or ").replace("none", "none at all")
+            )
         };
         out.push(check("scim.error", what, res, source.clone()));
     }
@@ -454,9 +472,13 @@ fn scim_error(resp: &HttpResponse, body: Option<&Value>, want: &str) -> Result<(
         }
         None => return Err("no status member".into()),
     }
+    // `want` lists acceptable keywords separated by `|`; `none` accepts an absent scimType
+    // (RFC 7644 §3.12 makes scimType optional), `any` accepts anything.
     if want != "any" {
+        let allowed: Vec<&str> = want.split('|').map(str::trim).collect();
         match b.get("scimType").and_then(Value::as_str) {
-            Some(t) if t == want => {}
+            Some(t) if allowed.contains(&t) => {}
+            None if allowed.contains(&"none") => {}
             Some(t) => return Err(format!("scimType {t:?}")),
             None => return Err("no scimType".into()),
         }
@@ -712,6 +734,57 @@ mod tests {
         assert!(eval(json!({"length": 3}), &[json!(1), json!(2), json!(3)]).is_ok());
         // Nothing selected fails every value predicate.
         assert!(eval(json!({"equals": "a"}), &[]).is_err());
+    }
+
+    #[test]
+    fn optional_header_predicates_apply_only_to_a_present_header() {
+        let expect: Expect = serde_saphyr::from_str(
+            "headers: {Retry-After: {matches: '^[0-9]+$', optional: true}, ETag: {exists: true}}",
+        )
+        .unwrap();
+        let t = templates();
+        let scope = Map::new();
+        let schemas = SchemaSet::builtin().unwrap();
+        let pos = |_: &serde_saphyr::Location| String::new();
+        let ctx = Ctx {
+            templates: &t,
+            scope: &scope,
+            schemas: &schemas,
+            sent: None,
+            path: "/Users",
+            source: String::new(),
+            pos: &pos,
+        };
+        let with = |retry_after: Option<&str>| {
+            let mut headers = reqwest::header::HeaderMap::new();
+            if let Some(v) = retry_after {
+                headers.insert("retry-after", v.parse().unwrap());
+            }
+            let resp = HttpResponse {
+                status: 429,
+                headers,
+                body: Vec::new(),
+                duration: std::time::Duration::ZERO,
+            };
+            let checks = check_step(&expect, &resp, &ctx);
+            let retry = checks.iter().find(|c| c.expected.contains("Retry-After"));
+            retry.map(|c| c.passed)
+        };
+        assert_eq!(with(None), Some(true), "a missing optional header passes");
+        assert_eq!(with(Some("120")), Some(true));
+        assert_eq!(with(Some("Wed, 21 Oct 2015 07:28:00 GMT")), Some(false));
+        // Without optional, a missing header still fails (the ETag check above).
+        let resp = HttpResponse {
+            status: 200,
+            headers: reqwest::header::HeaderMap::new(),
+            body: Vec::new(),
+            duration: std::time::Duration::ZERO,
+        };
+        let etag = check_step(&expect, &resp, &ctx)
+            .into_iter()
+            .find(|c| c.expected.contains("ETag"))
+            .unwrap();
+        assert!(!etag.passed);
     }
 
     #[test]

@@ -106,16 +106,21 @@ pub async fn discover(target: &Target, prefix: &str) -> Result<Discovery, Unreac
             d.problems.join("; ")
         )));
     }
-    let search_body = json!({
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
-        "filter": format!("userName eq \"{prefix}-probe\""),
-        "count": 1,
-    });
-    for (probe, path) in [
-        (Probe::Search, "/Users/.search"),
-        (Probe::RootSearch, "/.search"),
+    // The root probe filters on id, which every resource type has: a userName filter there
+    // would make a server that (wrongly) refuses other types' attributes in root queries look
+    // as if it had no root search at all, hiding its P-3.4.2.1-04 failure behind a skip.
+    let search_body = |attr: &str| {
+        json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+            "filter": format!("{attr} eq \"{prefix}-probe\""),
+            "count": 1,
+        })
+    };
+    for (probe, path, attr) in [
+        (Probe::Search, "/Users/.search", "userName"),
+        (Probe::RootSearch, "/.search", "id"),
     ] {
-        let ok = post_ok(target, path, &search_body).await;
+        let ok = post_ok(target, path, &search_body(attr)).await;
         d.probes.insert(probe_name(probe).into(), ok);
     }
     let me = match target.url("/Me") {

@@ -197,8 +197,34 @@ impl Target {
         Url::parse(&joined).map_err(|e| format!("invalid path {path:?}: {e}"))
     }
 
-    /// Sends one request.
+    /// Sends one request. An idempotent request (GET, HEAD, PUT, DELETE) that fails before any
+    /// answer — typically a kept-alive connection the server had already closed — is tried once
+    /// more; a timeout or a non-idempotent request is never repeated.
     pub async fn send(
+        &self,
+        method: &str,
+        url: Url,
+        headers: &BTreeMap<String, String>,
+        body: Option<Vec<u8>>,
+        auth: Auth,
+    ) -> Result<HttpResponse, HttpError> {
+        let idempotent = matches!(
+            method.to_ascii_uppercase().as_str(),
+            "GET" | "HEAD" | "PUT" | "DELETE"
+        );
+        match self
+            .send_once(method, url.clone(), headers, body.clone(), auth)
+            .await
+        {
+            Err(HttpError::Connect(_) | HttpError::Other(_)) if idempotent => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                self.send_once(method, url, headers, body, auth).await
+            }
+            other => other,
+        }
+    }
+
+    async fn send_once(
         &self,
         method: &str,
         url: Url,

@@ -8,3 +8,6 @@ pub mod ledger;
 pub mod runner;
 pub mod schema_check;
 pub mod template;
+
+#[cfg(test)]
+mod assert_props;

@@ -43,6 +43,9 @@ pub struct RunOptions {
     pub fail_on: Level,
     pub report_dir: PathBuf,
     pub tls: TlsOptions,
+    /// Derived MUST rows (MUST†: no upper-case keyword in the RFC sentence) fail the run like
+    /// MUST; by default they grade as SHOULD, as the requirements catalog advises.
+    pub strict: bool,
     /// Faults for the embedded server (used by our own tests to prove checks can fail).
     pub embedded_faults: Vec<Fault>,
 }
@@ -66,6 +69,7 @@ struct Shared {
     schemas: SchemaSet,
     ledger: Ledger,
     requirements: &'static Requirements,
+    strict: bool,
     suites: Vec<LoadedSuite>,
     interrupted: AtomicBool,
 }
@@ -198,7 +202,8 @@ async fn run_against(
             let test = &t.value;
             let mut tags = s.suite.tags.clone();
             tags.extend(test.tags.iter().cloned());
-            if !profile.includes_test(&tags, &test.profiles)
+            let id = format!("{}/{}", s.suite.id.value, test.id.value);
+            if !profile.includes_test(&id, &tags, &test.profiles)
                 || !selected(&opts.filters, &s.suite.id.value, &test.id.value, &tags)
             {
                 continue;
@@ -209,6 +214,7 @@ async fn run_against(
                     s,
                     t,
                     Requirements::builtin(),
+                    opts.strict,
                     Outcome::Skip,
                     Some(format!("skipped: {reason}")),
                 )),
@@ -232,6 +238,7 @@ async fn run_against(
         schemas,
         ledger,
         requirements: Requirements::builtin(),
+        strict: opts.strict,
         suites,
         interrupted: AtomicBool::new(false),
     });
@@ -290,6 +297,7 @@ async fn run_against(
             s,
             &s.suite.tests[ti],
             shared.requirements,
+            shared.strict,
             Outcome::Skip,
             Some("skipped: run interrupted".into()),
         ));
@@ -401,6 +409,7 @@ fn skeleton(
     s: &LoadedSuite,
     t: &Spanned<crate::suite::model::Test>,
     reqs: &Requirements,
+    strict: bool,
     outcome: Outcome,
     message: Option<String>,
 ) -> TestResult {
@@ -421,9 +430,17 @@ fn skeleton(
             },
         })
         .collect();
-    let level = requirements
+    // The test's severity: its strongest cited level, where a derived MUST counts as SHOULD
+    // unless --strict (a rule read off a definition, not stated with MUST, should not fail a
+    // vendor's run by default).
+    let level = test
+        .requirements
         .iter()
-        .map(|r| r.level)
+        .map(|r| match reqs.get(&r.value) {
+            Some(q) if q.level == Level::Must && q.derived && !strict => Level::Should,
+            Some(q) => q.level,
+            None => Level::Must,
+        })
         .max()
         .unwrap_or(Level::Must);
     let mut tags = s.suite.tags.clone();
@@ -451,7 +468,7 @@ async fn run_test(sh: &Shared, si: usize, ti: usize) -> TestResult {
     let s = &sh.suites[si];
     let t = &s.suite.tests[ti];
     let started = Instant::now();
-    let mut result = skeleton(s, t, sh.requirements, Outcome::Pass, None);
+    let mut result = skeleton(s, t, sh.requirements, sh.strict, Outcome::Pass, None);
     let mut scope = Map::new();
     if let Err(e) = eval_vars(&sh.templates, &s.suite.vars, &mut scope)
         .and_then(|_| eval_vars(&sh.templates, &t.value.vars, &mut scope))
@@ -979,7 +996,26 @@ async fn findings(sh: &Shared, d: &Discovery, tests: &[TestResult]) -> Vec<Featu
     out
 }
 
+/// Whether a failed test says something about feature `f`: it needs the feature AND it checks
+/// the feature itself — a cited requirement from the feature's area (PAT for patch, BLK for
+/// bulk, …). A PATCH test that fails on a missing WWW-Authenticate says nothing about PATCH.
 fn requires_feature(sh: &Shared, t: &TestResult, f: Feature) -> bool {
+    let area = match f {
+        Feature::Patch => "PAT",
+        Feature::Bulk => "BLK",
+        Feature::Filter => "FLT",
+        Feature::Sort => "SRT",
+        Feature::Etag => "VER",
+        Feature::ChangePassword => "USR",
+    };
+    let about_feature = t
+        .requirements
+        .iter()
+        .any(|r| sh.requirements.get(&r.id).is_some_and(|q| q.area == area));
+    about_feature && needs_feature(sh, t, f)
+}
+
+fn needs_feature(sh: &Shared, t: &TestResult, f: Feature) -> bool {
     sh.suites
         .iter()
         .filter(|s| s.suite.id.value == t.suite)

@@ -168,11 +168,19 @@ impl Templates {
         Ok(t.undeclared_variables(false))
     }
 
-    /// Whether `name` is a generator function rather than a variable.
+    /// Whether `name` is a function (one of ours, or a minijinja global such as `range`) rather
+    /// than a variable.
     pub fn is_function(name: &str) -> bool {
         matches!(
             name,
-            "user_name" | "unique" | "random_string" | "uuid" | "now"
+            "user_name"
+                | "unique"
+                | "random_string"
+                | "uuid"
+                | "now"
+                | "range"
+                | "dict"
+                | "namespace"
         )
     }
 }

@@ -3,7 +3,7 @@
 //! by the ids of resources created earlier in the request, in as many passes as the references need.
 
 use super::contract::Contract;
-use super::faults::Fault;
+use super::faults::{Fault, Faults};
 use super::http::{error_response, finish, Outcome, ScimBody, ScimResponse};
 use super::resources::{etag, Ctx};
 use super::routes::blocking;
@@ -166,7 +166,14 @@ fn route<'a>(ctx: &'a Ctx<'_>, path: &str) -> ScimResult<(&'a ResourceType, Opti
 }
 
 fn run(ctx: &Ctx<'_>, body: &Value) -> Outcome {
-    let (ops, fail_on_errors) = parse_ops(body, ctx.state.config.bulk_max_operations)?;
+    // `bulk-max-operations-ignored`: the advertised limit is never checked.
+    let max = if ctx.state.faults.on(Fault::BulkMaxOperationsIgnored) {
+        usize::MAX
+    } else {
+        ctx.state.config.bulk_max_operations
+    };
+    let (ops, fail_on_errors) = parse_ops(body, max)?;
+    let faults = &ctx.state.faults;
     let mut results: Vec<Option<Value>> = vec![None; ops.len()];
     let mut ids: HashMap<String, String> = HashMap::new();
     let declared: Vec<String> = ops
@@ -187,8 +194,9 @@ fn run(ctx: &Ctx<'_>, body: &Value) -> Outcome {
             }
             let op = match &ops[i] {
                 Ok(op) => op,
+                Err(e) if faults.on(Fault::BulkFailFast) => return Err(e.clone()),
                 Err(e) => {
-                    results[i] = Some(op_error(None, None, e));
+                    results[i] = Some(op_error(faults, None, None, e));
                     errors += 1;
                     progressed = true;
                     continue;
@@ -216,21 +224,34 @@ fn run(ctx: &Ctx<'_>, body: &Value) -> Outcome {
                     }
                     let mut r = Map::new();
                     r.insert("method".into(), json!(op.method));
-                    if let Some(b) = &op.bulk_id {
+                    if let Some(b) = op
+                        .bulk_id
+                        .as_ref()
+                        .filter(|_| !faults.on(Fault::BulkIdNotEchoed))
+                    {
                         r.insert("bulkId".into(), json!(b));
                     }
                     if let Some(v) = version {
                         r.insert("version".into(), json!(v));
                     }
-                    if let Some(l) = location {
+                    if let Some(l) = location.filter(|_| !faults.on(Fault::BulkNoLocation)) {
                         r.insert("location".into(), json!(l));
                     }
+                    // `bulk-status-200`: every success reported as a plain 200.
+                    let status = if faults.on(Fault::BulkStatus200) {
+                        200
+                    } else {
+                        status
+                    };
                     r.insert("status".into(), json!(status.to_string()));
                     results[i] = Some(Value::Object(r));
                 }
+                // `bulk-fail-fast`: the first failure becomes the answer to the whole request.
+                Err(e) if faults.on(Fault::BulkFailFast) => return Err(e),
                 Err(e) => {
                     errors += 1;
-                    results[i] = Some(op_error(Some(op), failed_location(ctx, op, &ids), &e));
+                    let location = failed_location(ctx, op, &ids);
+                    results[i] = Some(op_error(faults, Some(op), location, &e));
                 }
             }
         }
@@ -248,14 +269,20 @@ fn run(ctx: &Ctx<'_>, body: &Value) -> Outcome {
                     "bulkId reference could not be resolved",
                 );
                 let location = op.and_then(|o| failed_location(ctx, o, &ids));
-                results[i] = Some(op_error(op, location, &e));
+                results[i] = Some(op_error(faults, op, location, &e));
             }
             break;
         }
     }
     let operations: Vec<Value> = results.into_iter().flatten().collect();
+    // `bulk-response-urn`: the request's URN copied into the response.
+    let urn = if faults.on(Fault::BulkResponseUrn) {
+        BULK_REQUEST_URN
+    } else {
+        BULK_RESPONSE_URN
+    };
     Ok(ScimResponse::ok(
-        json!({"schemas": [BULK_RESPONSE_URN], "Operations": operations}),
+        json!({"schemas": [urn], "Operations": operations}),
     ))
 }
 
@@ -265,7 +292,7 @@ fn failed_location(ctx: &Ctx<'_>, op: &Op, ids: &HashMap<String, String>) -> Opt
     (op.method != "POST").then(|| format!("{}{}", ctx.base_url, substitute_path(&op.path, ids)))
 }
 
-fn op_error(op: Option<&Op>, location: Option<String>, e: &ScimError) -> Value {
+fn op_error(faults: &Faults, op: Option<&Op>, location: Option<String>, e: &ScimError) -> Value {
     let mut r = Map::new();
     if let Some(op) = op {
         r.insert("method".into(), json!(op.method));
@@ -277,7 +304,10 @@ fn op_error(op: Option<&Op>, location: Option<String>, e: &ScimError) -> Value {
         r.insert("location".into(), json!(l));
     }
     r.insert("status".into(), json!(e.status.to_string()));
-    r.insert("response".into(), e.to_body());
+    // `bulk-error-no-response`: the status alone, without the SCIM Error.
+    if !faults.on(Fault::BulkErrorNoResponse) {
+        r.insert("response".into(), e.to_body());
+    }
     Value::Object(r)
 }
 
@@ -300,10 +330,19 @@ fn run_one(
     let if_match = op.version.as_deref();
     match (op.method.as_str(), id) {
         ("POST", None) => {
-            if op.bulk_id.is_none() {
+            let faults = &ctx.state.faults;
+            if op.bulk_id.is_none() && !faults.on(Fault::BulkIdOptional) {
                 return Err(ScimError::invalid_syntax("a bulk POST needs a bulkId"));
             }
-            let rec = store.transact(|tx| ctx.create(tx, rt, &data))?;
+            // `bulkid-as-id`: the client's bulkId becomes the new resource's id.
+            let chosen = op
+                .bulk_id
+                .as_deref()
+                .filter(|_| faults.on(Fault::BulkIdAsId));
+            let rec = store.transact(|tx| match chosen {
+                Some(id) => ctx.insert_new(tx, rt, &data, Some(id)),
+                None => ctx.create(tx, rt, &data),
+            })?;
             Ok((
                 201,
                 Some(ctx.location(rt, &rec.id)),

@@ -4,6 +4,7 @@
 use super::contract::Contract;
 use super::faults::Fault;
 use super::http::{base_url, error_response, ScimPath, ScimResponse};
+use super::resource_faults;
 use super::AppState;
 use crate::scim::error::ScimError;
 use crate::scim::schema::{ResourceType, LIST_RESPONSE_URN, RESOURCE_TYPE_URN, SPC_URN};
@@ -49,10 +50,11 @@ pub fn service_provider_config(state: &AppState, base: &str) -> Value {
             m.remove("etag");
         }
     }
+    resource_faults::service_provider_config(&state.faults, &mut spc);
     spc
 }
 
-fn resource_type_doc(rt: &ResourceType, base: &str) -> Value {
+fn resource_type_doc(state: &AppState, rt: &ResourceType, base: &str) -> Value {
     let extensions: Vec<Value> = rt
         .extensions
         .iter()
@@ -70,11 +72,13 @@ fn resource_type_doc(rt: &ResourceType, base: &str) -> Value {
     if !extensions.is_empty() {
         doc["schemaExtensions"] = Value::Array(extensions);
     }
+    resource_faults::resource_type_doc(&state.faults, &mut doc);
     doc
 }
 
-fn schema_doc(doc: &Value, base: &str) -> Value {
+fn schema_doc(state: &AppState, doc: &Value, base: &str) -> Value {
     let mut doc = doc.clone();
+    resource_faults::schema_doc(&state.faults, &mut doc);
     if let Some(id) = doc.get("id").and_then(Value::as_str).map(String::from) {
         doc["meta"] = json!({"resourceType": "Schema", "location": format!("{base}/Schemas/{id}")});
     }
@@ -102,6 +106,9 @@ fn list_response(items: Vec<Value>) -> Value {
 
 /// RFC 7644 §4: discovery endpoints do not filter; a filter SHOULD get 403.
 fn refuse_filter(state: &AppState, q: &HashMap<String, String>) -> Option<Response> {
+    if state.faults.on(Fault::DiscoveryQueryApplied) {
+        return None;
+    }
     q.keys().any(|k| k.eq_ignore_ascii_case("filter")).then(|| {
         error_response(
             state,
@@ -132,8 +139,9 @@ pub async fn resource_types(
         .registry
         .resource_types()
         .iter()
-        .map(|rt| resource_type_doc(rt, &base))
+        .map(|rt| resource_type_doc(&state, rt, &base))
         .collect();
+    let items = resource_faults::discovery_page(&state.faults, &q, items);
     ScimResponse::ok(discovery_list(&state, items)).render(&state)
 }
 
@@ -149,7 +157,7 @@ pub async fn resource_type(
         .iter()
         .find(|rt| rt.name.eq_ignore_ascii_case(&id))
     {
-        Some(rt) => ScimResponse::ok(resource_type_doc(rt, &base)).render(&state),
+        Some(rt) => ScimResponse::ok(resource_type_doc(&state, rt, &base)).render(&state),
         None => error_response(
             &state,
             &ScimError::not_found(format!("no ResourceType {id:?}")),
@@ -170,8 +178,9 @@ pub async fn schemas(
         .registry
         .schemas()
         .iter()
-        .map(|s| schema_doc(&s.document, &base))
+        .map(|s| schema_doc(&state, &s.document, &base))
         .collect();
+    let items = resource_faults::discovery_page(&state.faults, &q, items);
     ScimResponse::ok(discovery_list(&state, items)).render(&state)
 }
 
@@ -187,12 +196,12 @@ pub async fn schema(
             .registry
             .schemas()
             .iter()
-            .map(|s| schema_doc(&s.document, &base))
+            .map(|s| schema_doc(&state, &s.document, &base))
             .collect();
         return ScimResponse::ok(discovery_list(&state, items)).render(&state);
     }
     match state.registry.schema(&id) {
-        Some(s) => ScimResponse::ok(schema_doc(&s.document, &base)).render(&state),
+        Some(s) => ScimResponse::ok(schema_doc(&state, &s.document, &base)).render(&state),
         None => error_response(&state, &ScimError::not_found(format!("no Schema {id:?}"))),
     }
 }

@@ -132,6 +132,9 @@ impl FromRequest<Arc<AppState>> for ScimBody {
             // `scim-json-415`: a framework that only parses application/json refuses the SCIM
             // media type itself.
             let refused = state.faults.on(Fault::ScimJson415) && mime == SCIM_JSON;
+            // `plain-json-415`: a strict server refuses the application/json Okta sends.
+            let refused =
+                refused || (state.faults.on(Fault::PlainJson415) && mime == "application/json");
             if refused || !(mime == SCIM_JSON || mime == "application/json" || mime.is_empty()) {
                 let err = ScimError::new(
                     415,
@@ -214,8 +217,18 @@ pub fn parse_json(bytes: &[u8]) -> Result<Value, ScimError> {
 }
 
 /// Bearer-token authentication on every route (RFC 7644 §2), compared in constant time.
+///
+/// GET /ServiceProviderConfig is the exception: RFC 7643 §5 asks that authenticationSchemes be
+/// readable without prior authentication, so a client can learn how to authenticate
+/// (`spc-requires-auth` takes the exception away). It holds no tenant data.
 pub async fn auth(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     if state.faults.on(Fault::NoAuth) {
+        return next.run(req).await;
+    }
+    let public = req.method() == axum::http::Method::GET
+        && req.uri().path() == "/ServiceProviderConfig"
+        && !state.faults.on(Fault::SpcRequiresAuth);
+    if public {
         return next.run(req).await;
     }
     let presented = req
@@ -256,9 +269,29 @@ pub async fn auth(State(state): State<Arc<AppState>>, req: Request, next: Next) 
 
 /// `--latency` and `--error-rate`: slow every request down and fail a share of them with 503,
 /// so load thresholds can be demonstrated passing and failing.
+///
+/// It also hosts `json-accept-406`: a server that only serves `Accept: application/scim+json`.
 pub async fn inject(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    if state.faults.on(Fault::JsonAccept406) {
+        let accept = req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if accept.trim().eq_ignore_ascii_case("application/json") {
+            let err = ScimError::new(406, None, format!("only {SCIM_JSON} is served"));
+            return error_response(&state, &err);
+        }
+    }
     if !state.config.latency.is_zero() {
         tokio::time::sleep(state.config.latency).await;
+    }
+    if let Some(date) = super::vendor_faults::throttled(&state) {
+        let mut resp = error_response(&state, &ScimError::new(429, None, "too many requests"));
+        if let Ok(v) = HeaderValue::from_str(&date) {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return resp;
     }
     if state.config.error_rate > 0.0 && rand::random::<f64>() < state.config.error_rate {
         let mut resp = error_response(

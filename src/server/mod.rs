@@ -9,9 +9,12 @@ pub mod discovery;
 pub mod faults;
 pub mod http;
 pub mod limits;
+mod query_faults;
+mod resource_faults;
 pub mod resources;
 pub mod routes;
 pub mod store;
+mod vendor_faults;
 
 use crate::scim::schema::{Registry, ResourceType};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
@@ -241,7 +244,17 @@ pub fn router(state: Arc<AppState>) -> Router {
     let app = if base.is_empty() {
         api
     } else {
-        Router::new().nest(&base, api).fallback(http::not_found)
+        let mut app = Router::new().nest(&base, api.clone());
+        // `version-segment-ignored`: every `/vN` in place of the base path's version is served
+        // as if it were the real one.
+        let versioned = base.rsplit_once('/').filter(|(_, v)| v.starts_with('v'));
+        if let (true, Some((prefix, _))) = (
+            state.faults.on(faults::Fault::VersionSegmentIgnored),
+            versioned,
+        ) {
+            app = app.nest(&format!("{prefix}/{{version}}"), api);
+        }
+        app.fallback(http::not_found)
     };
     app.with_state(state)
 }

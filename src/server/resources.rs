@@ -7,10 +7,15 @@
 use super::contract::{self, Contract};
 use super::faults::Fault;
 use super::limits;
+use super::query_faults;
+use super::resource_faults;
 use super::store::{Record, StoreError, Tx};
+use super::vendor_faults;
 use super::AppState;
 use crate::scim::error::{ScimError, ScimResult};
-use crate::scim::schema::{Mutability, Resolved, ResourceType, ENTERPRISE_URN};
+use crate::scim::schema::{
+    AttrType, AttributeDef, Mutability, Resolved, ResourceType, ENTERPRISE_URN, PATCH_OP_URN,
+};
 use crate::scim::value::{self, fold, get_ci, remove_ci};
 use crate::scim::{filter, patch, query, resource};
 use chrono::{SecondsFormat, Utc};
@@ -107,6 +112,10 @@ impl Ctx<'_> {
     }
 
     pub fn location(&self, rt: &ResourceType, id: &str) -> String {
+        if self.faults_on(Fault::LocationWrongBase) {
+            let base = vendor_faults::wrong_base(&self.base_url, &self.state.config.base_path);
+            return format!("{base}{}/{id}", rt.endpoint);
+        }
         format!("{}{}/{}", self.base_url, rt.endpoint, id)
     }
 
@@ -125,6 +134,9 @@ impl Ctx<'_> {
         let v = data.get(attr)?.as_str()?;
         if self.faults_on(Fault::UsernameCaseSensitive) && rt.name == "User" {
             Some(v.to_string())
+        } else if self.faults_on(Fault::NoPrecis) {
+            // `no-precis`: a plain lower-cased key, without NFC or width mapping.
+            Some(v.to_lowercase())
         } else {
             Some(fold(v))
         }
@@ -166,15 +178,21 @@ impl Ctx<'_> {
         }
         contract::asana_restrict(&rt.name, data);
         if rt.name == "User" {
-            contract::asana_apply_formatted(data);
-            contract::asana_check_user(data, &self.state.config.domain)?;
+            if self.faults_on(Fault::AsanaFormattedRecomputed) {
+                vendor_faults::formatted_from_parts(data);
+            } else {
+                contract::asana_apply_formatted(data);
+            }
+            if !self.faults_on(Fault::AsanaAnyDomain) {
+                contract::asana_check_user(data, &self.state.config.domain)?;
+            }
             if let Some(old) = existing {
                 let was_active = old.get("active").and_then(Value::as_bool).unwrap_or(true);
                 let now_active = data
                     .get("active")
                     .and_then(Value::as_bool)
                     .unwrap_or(was_active);
-                if !was_active && now_active {
+                if !was_active && now_active && !self.faults_on(Fault::AsanaReactivationAllowed) {
                     return Err(ScimError::invalid_value(
                         "a deprovisioned user cannot be reactivated (Asana contract)",
                     ));
@@ -184,6 +202,7 @@ impl Ctx<'_> {
                     .as_object_mut()
                     .ok_or_else(|| ScimError::internal("resource is not an object"))?;
                 match old.get("preferredLanguage") {
+                    _ if self.faults_on(Fault::AsanaPreferredLanguageUpdatable) => None,
                     Some(pl) => map.insert("preferredLanguage".into(), pl.clone()),
                     None => map.remove("preferredLanguage"),
                 };
@@ -371,7 +390,7 @@ impl Ctx<'_> {
     }
 
     /// Creates a resource under a new id, or under `id` (the `put-creates` upsert).
-    fn insert_new(
+    pub(super) fn insert_new(
         &self,
         tx: &Tx<'_>,
         rt: &ResourceType,
@@ -381,12 +400,29 @@ impl Ctx<'_> {
         limits::check_resource_body(body)?;
         let body = self.fault_create_body(rt, body);
         let body = body.as_ref();
+        // Resource-suite faults that misread the body; `sent` is what the client sent.
+        let sent = body;
+        let reread;
+        let body = if self.state.faults.is_empty() {
+            body
+        } else {
+            let mut b = body.clone();
+            resource_faults::create_body(&self.state.faults, rt, &mut b)?;
+            reread = b;
+            &reread
+        };
+        vendor_faults::check_body(&self.state.faults, rt, body)?;
         let mut data = resource::prepare_create(rt, body)?;
         self.contract_rules(rt, &mut data, None)?;
         self.derive_manager(tx, &mut data)?;
+        resource_faults::created(&self.state.faults, rt, sent, &mut data);
+        resource_faults::canonical_emails(&self.state.faults, &mut data);
         let id = match id {
             Some(id) => id.to_string(),
-            None => self.new_id(tx, body)?,
+            None => match resource_faults::natural_id(&self.state.faults, rt, body) {
+                Some(natural) => natural,
+                None => self.new_id(tx, body)?,
+            },
         };
         if rt.name == "Group" {
             let ids = self.resolve_members(tx, &id, &mut data)?;
@@ -421,6 +457,7 @@ impl Ctx<'_> {
         mut data: Value,
     ) -> ScimResult<Record> {
         // Every update path (PUT, PATCH, Bulk, member removal on delete) stores through here.
+        resource_faults::canonical_emails(&self.state.faults, &mut data);
         limits::check_stored(&data)?;
         if rt.name == "Group" {
             let ids = self.resolve_members(tx, &rec.id, &mut data)?;
@@ -456,6 +493,7 @@ impl Ctx<'_> {
             other => other?,
         };
         self.check_if_match(if_match, &rec)?;
+        resource_faults::replace_request(&self.state.faults, &rec.data, body)?;
         // `username-optional`: a PUT without userName keeps the stored one instead of failing.
         let mut body = Cow::Borrowed(body);
         if rt.name == "User" && self.faults_on(Fault::UsernameOptional) {
@@ -469,6 +507,15 @@ impl Ctx<'_> {
             }
         }
         let body = body.as_ref();
+        // `immutable-create-only`: immutable values the stored resource lacks are dropped.
+        let stripped;
+        let body = if self.faults_on(Fault::ImmutableCreateOnly) {
+            stripped = drop_unset_immutable(rt, &rec.data, body);
+            &stripped
+        } else {
+            body
+        };
+        vendor_faults::check_body(&self.state.faults, rt, body)?;
         let mut data = if self.faults_on(Fault::PutMerges) {
             let mut merged = rec.data.clone();
             if let (Some(m), Some(b)) = (
@@ -483,9 +530,24 @@ impl Ctx<'_> {
         } else {
             resource::prepare_replace(rt, &rec.data, body)?
         };
+        vendor_faults::after_update(&self.state.faults, rt, &rec.data, &mut data);
         self.contract_rules(rt, &mut data, Some(&rec.data))?;
         self.derive_manager(tx, &mut data)?;
-        self.store_update(tx, rt, &rec, data)
+        // `put-readonly-applied`: the readOnly `groups` of a PUT body is stored verbatim (and so
+        // shown whenever the user belongs to no group).
+        if self.faults_on(Fault::PutReadOnlyApplied) {
+            let sent = body.as_object().and_then(|o| get_ci(o, "groups")).cloned();
+            if let (Some(groups), Some(m)) = (sent, data.as_object_mut()) {
+                m.insert("groups".into(), groups);
+            }
+        }
+        let mut new = self.store_update(tx, rt, &rec, data)?;
+        // `last-modified-from-client`: the body's meta.lastModified overwrites the time of change.
+        if let Some(lm) = resource_faults::client_last_modified(&self.state.faults, body) {
+            new.last_modified = lm;
+            tx.update(&new)?;
+        }
+        Ok(new)
     }
 
     pub fn patch(
@@ -499,26 +561,56 @@ impl Ctx<'_> {
         limits::check_patch(body)?;
         let rec = self.get(tx, rt, id)?;
         self.check_if_match(if_match, &rec)?;
-        if self.contract() == Contract::Asana && rt.name == "User" {
+        resource_faults::patch_request(&self.state.faults, rt, body)?;
+        // `asana-formatted-recomputed`: givenName/familyName lead, so PATCH may change them.
+        if self.contract() == Contract::Asana
+            && rt.name == "User"
+            && !self.faults_on(Fault::AsanaFormattedRecomputed)
+        {
             contract::asana_check_patch(body)?;
         }
+        // `patch-envelope-lax`: a lenient reader that repairs the envelope and skips bad operations.
+        let lax;
+        let body = if self.faults_on(Fault::PatchEnvelopeLax) {
+            match lax_envelope(body) {
+                Some(b) => {
+                    lax = b;
+                    &lax
+                }
+                None => return Ok(rec),
+            }
+        } else {
+            body
+        };
         let effective = self.fault_patch_body(rt, &rec.data, body)?;
         let no_ops = |b: &Value| {
             b.get("Operations")
                 .and_then(Value::as_array)
                 .is_some_and(Vec::is_empty)
         };
-        // `patch-readonly-ignored` may have skipped every operation: answer as if all went well.
-        if self.faults_on(Fault::PatchReadOnlyIgnored) && no_ops(&effective) && !no_ops(body) {
+        // A fault (`patch-readonly-ignored`, `patch-add-single-ignored`) may have skipped every
+        // operation: answer as if all went well. Without faults `effective` equals `body`.
+        if no_ops(&effective) && !no_ops(body) {
             return Ok(rec);
         }
-        let mut data = patch::apply(rt, &rec.data, &effective)?;
+        // `immutable-changeable`: the operations see immutable attributes as readWrite.
+        let mutable;
+        let patch_rt = if self.faults_on(Fault::ImmutableChangeable) {
+            mutable = all_mutable(rt);
+            &mutable
+        } else {
+            rt
+        };
+        let mut data = patch::apply(patch_rt, &rec.data, &effective)?;
+        self.fault_patch_result(rt, &rec.data, &effective, &mut data);
         if self.faults_on(Fault::PatchRemoveFilterAll) {
             data = self.remove_filter_all(rt, &rec.data, &effective, data);
         }
+        vendor_faults::after_update(&self.state.faults, rt, &rec.data, &mut data);
         self.contract_rules(rt, &mut data, Some(&rec.data))?;
         self.derive_manager(tx, &mut data)?;
-        if data == rec.data {
+        // `patch-noop-bumps-version`: the write (and the version bump) happens even without change.
+        if data == rec.data && !self.faults_on(Fault::PatchNoopBumpsVersion) {
             return Ok(rec);
         }
         self.store_update(tx, rt, &rec, data)
@@ -578,6 +670,8 @@ impl Ctx<'_> {
                 }
             }
         }
+        self.fault_patch_ops(rt, current, ops)?;
+        vendor_faults::patch_ops(&self.state.faults, rt, ops)?;
         Ok(body)
     }
 
@@ -652,7 +746,12 @@ impl Ctx<'_> {
     ) -> ScimResult<()> {
         let rec = self.get(tx, rt, id)?;
         self.check_if_match(if_match, &rec)?;
-        if self.contract() == Contract::Asana {
+        // `asana-team-delete-allowed` and `asana-delete-erases` fall through to a plain delete.
+        let asana_keeps = match rt.name.as_str() {
+            "Group" => !self.faults_on(Fault::AsanaTeamDeleteAllowed),
+            _ => !self.faults_on(Fault::AsanaDeleteErases),
+        };
+        if self.contract() == Contract::Asana && asana_keeps {
             if rt.name == "Group" {
                 return Err(ScimError::new(
                     405,
@@ -793,6 +892,7 @@ impl Ctx<'_> {
                 }
             }
         }
+        resource_faults::rendered(&self.state.faults, rt, &mut out);
         out
     }
 
@@ -817,10 +917,28 @@ impl Ctx<'_> {
             None => None,
             Some(_) if self.faults_on(Fault::FilterIgnored) => None,
             Some(f) => match filter::parse(f) {
-                Ok(p) => Some(p),
+                // The query-suite faults that misread a filter (see `query_faults`).
+                Ok(p) => Some(query_faults::rewrite_filter(
+                    &self.state.faults,
+                    types[0],
+                    p,
+                )?),
                 Err(_) if self.faults_on(Fault::InvalidFilterAccepted) => None,
                 Err(e) => return Err(e),
             },
+        };
+        // `asana-unsupported-filter-ignored`: a filter outside the contract is dropped unseen.
+        let parsed = match parsed {
+            Some(f)
+                if self.contract() == Contract::Asana
+                    && self.faults_on(Fault::AsanaUnsupportedFilterIgnored)
+                    && types
+                        .iter()
+                        .any(|rt| contract::asana_check_filter(&rt.name, &f).is_err()) =>
+            {
+                None
+            }
+            other => other,
         };
         let descending = match q.sort_order.as_deref() {
             None => false,
@@ -838,16 +956,25 @@ impl Ctx<'_> {
             mentions_groups(q.filter.as_deref()) || mentions_groups(q.sort_by.as_deref());
         let mut matched: Vec<(Value, &ResourceType, Record)> = Vec::new();
         for rt in types {
+            let retyped = query_faults::filter_type(&self.state.faults, rt);
             let eval_rt = if self.faults_on(Fault::FilterCaseSensitive) {
                 &self.state.case_sensitive_types[if rt.name == "User" { 0 } else { 1 }]
             } else {
-                *rt
+                retyped.as_ref().unwrap_or(rt)
             };
             if let Some(f) = &parsed {
                 if self.contract() == Contract::Asana {
                     contract::asana_check_filter(&rt.name, f)?;
                 }
-                if types.len() == 1 {
+                // `filter-boolean-order-silent`: `active gt true` matches nothing, no 400.
+                if self.faults_on(Fault::FilterBooleanOrderSilent)
+                    && query_faults::orders_boolean(rt, f)
+                {
+                    continue;
+                }
+                // A root query treats other types' attributes as unassigned (P-3.4.2.1-04);
+                // `root-query-strict` validates against every type instead.
+                if types.len() == 1 || self.faults_on(Fault::RootQueryStrict) {
                     filter::validate(eval_rt, f)?;
                 }
             }
@@ -858,7 +985,13 @@ impl Ctx<'_> {
             for rec in records {
                 let full = self.full_with(tx, rt, &rec, groups_needed)?;
                 let keep = match &parsed {
-                    Some(f) => filter::matches(eval_rt, f, &full)?,
+                    Some(f) if self.faults_on(Fault::FilterFirstValueOnly) => {
+                        filter::matches(eval_rt, f, &query_faults::first_values_only(&full))?
+                    }
+                    Some(f) => match resource_faults::filter_view(&self.state.faults, &full) {
+                        Some(view) => filter::matches(eval_rt, f, &view)?,
+                        None => filter::matches(eval_rt, f, &full)?,
+                    },
                     None => true,
                 };
                 if keep {
@@ -876,13 +1009,25 @@ impl Ctx<'_> {
                     .enumerate()
                     .map(|(i, (full, _, _))| {
                         let mut v = full.clone();
+                        if self.faults_on(Fault::SortFirstValue) {
+                            query_faults::drop_primary_flags(&mut v);
+                        }
                         if let Some(m) = v.as_object_mut() {
                             m.insert("\u{0}idx".into(), Value::from(i));
                         }
                         v
                     })
                     .collect();
-                query::sort(rt, &mut keyed, sort_by, descending)?;
+                // `sort-case-sensitive` sorts as if every string were caseExact.
+                let sort_rt = if self.faults_on(Fault::SortCaseSensitive) {
+                    &self.state.case_sensitive_types[if rt.name == "User" { 0 } else { 1 }]
+                } else {
+                    rt
+                };
+                query::sort(sort_rt, &mut keyed, sort_by, descending)?;
+                if self.faults_on(Fault::SortMissingFirst) {
+                    query_faults::missing_first(rt, &mut keyed, sort_by, descending);
+                }
                 let order: Vec<usize> = keyed
                     .iter()
                     .filter_map(|v| v.get("\u{0}idx").and_then(Value::as_u64))
@@ -897,6 +1042,9 @@ impl Ctx<'_> {
             }
         }
         let total = matched.len();
+        if self.faults_on(Fault::PagingOutOfRangeRefused) {
+            query_faults::check_paging(q.start_index, q.count, total)?;
+        }
         let max = self.state.config.max_results;
         let (offset, len) = if self.faults_on(Fault::StartIndexZeroBased) {
             let start = q.start_index.unwrap_or(1).max(0);
@@ -957,6 +1105,306 @@ impl Ctx<'_> {
         {
             return None;
         }
-        filter::user_name_eq(f).map(|v| fold(&v))
+        // `no-precis`: the lookup key lower-cased only, as the stored keys are.
+        let no_precis = self.faults_on(Fault::NoPrecis);
+        filter::user_name_eq(f).map(|v| {
+            if no_precis {
+                v.to_lowercase()
+            } else {
+                fold(&v)
+            }
+        })
+    }
+}
+
+// ---- Faults of the modify suites (PATCH, PUT): each reproduces one mistake real servers make. ----
+
+/// `path` with its value filter cut out: `emails[type eq "work"].value` → `emails.value`.
+fn without_filter(path: &str) -> String {
+    match path.split_once('[') {
+        Some((attr, rest)) => match rest.rsplit_once(']') {
+            Some((_, after)) => format!("{attr}{after}"),
+            None => attr.to_string(),
+        },
+        None => path.to_string(),
+    }
+}
+
+/// Whether a PATCH operation has no path (its value is then an object of attributes).
+fn pathless(op: &Value) -> bool {
+    op.get("path")
+        .and_then(Value::as_str)
+        .is_none_or(|p| p.trim().is_empty())
+}
+
+/// Whether an attribute, or one of its sub-attributes, is immutable.
+fn holds_immutable(def: &AttributeDef) -> bool {
+    def.mutability == Mutability::Immutable
+        || def
+            .sub_attributes
+            .iter()
+            .any(|s| s.mutability == Mutability::Immutable)
+}
+
+/// Whether the stored resource holds a value (neither null nor `[]`) for the attribute.
+fn has_value(stored: &Value, r: &Resolved<'_>) -> bool {
+    value::top_value(stored, r).is_some_and(|v| v.as_array().is_none_or(|a| !a.is_empty()))
+}
+
+/// `immutable-create-only` on PUT: the body without the immutable attributes (or those holding
+/// immutable sub-attributes, like Group `members`) that the stored resource has no value for.
+fn drop_unset_immutable(rt: &ResourceType, stored: &Value, body: &Value) -> Value {
+    let mut body = body.clone();
+    if let Some(obj) = body.as_object_mut() {
+        for def in rt.schema.attributes.iter().filter(|d| holds_immutable(d)) {
+            let r = Resolved {
+                extension: None,
+                attr: def,
+                sub: None,
+            };
+            if !has_value(stored, &r) {
+                remove_ci(obj, &def.name);
+            }
+        }
+    }
+    body
+}
+
+/// `patch-envelope-lax`: the PATCH body with the PatchOp URN filled in and only well-formed
+/// operations kept (known op; add and replace with a value). `None` when nothing is left: the
+/// lenient server then answers success without changing anything.
+fn lax_envelope(body: &Value) -> Option<Value> {
+    let ops: Vec<Value> = body
+        .get("Operations")
+        .and_then(Value::as_array)
+        .map(|ops| {
+            ops.iter()
+                .filter(|op| {
+                    let known = ["add", "remove", "replace"].iter().any(|k| op_is(op, k));
+                    let has_value = op.get("value").is_some_and(|v| !v.is_null());
+                    known && (has_value || op_is(op, "remove"))
+                })
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    (!ops.is_empty()).then(|| json!({"schemas": [PATCH_OP_URN], "Operations": ops}))
+}
+
+/// `immutable-changeable`: a copy of the resource type whose immutable attributes are readWrite,
+/// as on a server that never enforces immutability.
+fn all_mutable(rt: &ResourceType) -> ResourceType {
+    fn loosen(defs: &mut [AttributeDef]) {
+        for d in defs {
+            if d.mutability == Mutability::Immutable {
+                d.mutability = Mutability::ReadWrite;
+            }
+            loosen(&mut d.sub_attributes);
+        }
+    }
+    let mut rt = rt.clone();
+    loosen(&mut rt.schema.attributes);
+    for (ext, _) in &mut rt.extensions {
+        loosen(&mut ext.attributes);
+    }
+    rt
+}
+
+impl Ctx<'_> {
+    /// Modify-suite faults that rewrite the PATCH operations before they run; `current` is the
+    /// stored resource.
+    fn fault_patch_ops(
+        &self,
+        rt: &ResourceType,
+        current: &Value,
+        ops: &mut Vec<Value>,
+    ) -> ScimResult<()> {
+        // `immutable-create-only`: setting an immutable attribute that has no value is refused.
+        if self.faults_on(Fault::ImmutableCreateOnly) {
+            for op in ops.iter().filter(|op| !op_is(op, "remove")) {
+                let mut targets = Vec::new();
+                match op.get("path").and_then(Value::as_str) {
+                    Some(p) if !p.trim().is_empty() => {
+                        targets.extend(rt.resolve_str(&without_filter(p)))
+                    }
+                    _ => {
+                        if let Some(m) = op.get("value").and_then(Value::as_object) {
+                            targets.extend(m.keys().filter_map(|k| rt.resolve_str(k)));
+                        }
+                    }
+                }
+                if let Some(r) = targets
+                    .iter()
+                    .find(|r| holds_immutable(r.attr) && !has_value(current, r))
+                {
+                    return Err(ScimError::mutability(format!(
+                        "attribute '{}' is immutable: it is set when the resource is created",
+                        r.attr.name
+                    )));
+                }
+            }
+        }
+        // `patch-ops-reordered`: removes collected and run last (the sort is stable).
+        if self.faults_on(Fault::PatchOpsReordered) {
+            ops.sort_by_key(|op| op_is(op, "remove"));
+        }
+        // `patch-add-single-ignored`: add implemented only as "append to a multi-valued
+        // attribute"; adds aimed at single-valued attributes (or sub-attributes) are dropped.
+        if self.faults_on(Fault::PatchAddSingleIgnored) {
+            let single = |path: &str| {
+                rt.resolve_str(&without_filter(path))
+                    .is_some_and(|r| !r.leaf().multi_valued)
+            };
+            ops.retain(|op| {
+                !(op_is(op, "add") && op.get("path").and_then(Value::as_str).is_some_and(single))
+            });
+            for op in ops.iter_mut().filter(|op| op_is(op, "add") && pathless(op)) {
+                if let Some(m) = op.get_mut("value").and_then(Value::as_object_mut) {
+                    m.retain(|k, _| !single(k));
+                }
+            }
+        }
+        // `patch-remove-plain-ignored`: only value-filtered removes are implemented; a remove
+        // with a plain path is acknowledged and dropped.
+        if self.faults_on(Fault::PatchRemovePlainIgnored) {
+            ops.retain(|op| {
+                !(op_is(op, "remove")
+                    && op
+                        .get("path")
+                        .and_then(Value::as_str)
+                        .is_some_and(|p| !p.trim().is_empty() && !p.contains('[')))
+            });
+        }
+        // `patch-replace-appends`: replace of a multi-valued attribute (or without a path) is
+        // run as add, so new values join the old ones.
+        if self.faults_on(Fault::PatchReplaceAppends) {
+            for op in ops.iter_mut().filter(|op| op_is(op, "replace")) {
+                let appends = pathless(op)
+                    || op.get("path").and_then(Value::as_str).is_some_and(|p| {
+                        !p.contains('[')
+                            && rt
+                                .resolve_str(p)
+                                .is_some_and(|r| r.sub.is_none() && r.attr.multi_valued)
+                    });
+                if let (true, Some(o)) = (appends, op.as_object_mut()) {
+                    o.insert("op".into(), Value::String("add".into()));
+                }
+            }
+        }
+        // `patch-replace-filter-ignored`: the value filter of a replace path is dropped, so the
+        // operation hits every value of the attribute.
+        if self.faults_on(Fault::PatchReplaceFilterIgnored) {
+            for op in ops.iter_mut().filter(|op| op_is(op, "replace")) {
+                if let Some(Value::String(p)) = op.get_mut("path") {
+                    if p.contains('[') {
+                        *p = without_filter(p);
+                    }
+                }
+            }
+        }
+        // `patch-replace-complex-clears`: replace on a singular complex attribute, or on one of
+        // its sub-attributes, rewritten as remove + add of the whole complex value.
+        if self.faults_on(Fault::PatchReplaceComplexClears) {
+            let mut out = Vec::with_capacity(ops.len());
+            for op in ops.drain(..) {
+                let target = Some(&op)
+                    .filter(|op| op_is(op, "replace"))
+                    .and_then(|op| op.get("path").and_then(Value::as_str))
+                    .filter(|p| !p.contains('['))
+                    .and_then(|p| rt.resolve_str(p))
+                    .filter(|r| r.attr.attr_type == AttrType::Complex && !r.attr.multi_valued);
+                let Some(r) = target else {
+                    out.push(op);
+                    continue;
+                };
+                let value = op.get("value").cloned().unwrap_or(Value::Null);
+                let whole = match r.sub {
+                    Some(sub) => Value::Object(Map::from_iter([(sub.name.clone(), value)])),
+                    None => value,
+                };
+                let path = match r.extension {
+                    Some(urn) => format!("{urn}:{}", r.attr.name),
+                    None => r.attr.name.clone(),
+                };
+                out.push(json!({"op": "remove", "path": path}));
+                out.push(json!({"op": "add", "path": path, "value": whole}));
+            }
+            *ops = out;
+        }
+        Ok(())
+    }
+
+    /// Modify-suite faults that alter the result of a PATCH; `old` is the stored resource and
+    /// `body` the request as run.
+    fn fault_patch_result(&self, rt: &ResourceType, old: &Value, body: &Value, data: &mut Value) {
+        let Some(map) = data.as_object_mut() else {
+            return;
+        };
+        // `patch-schemas-stale`: schemas is not recomputed after the operations.
+        if self.faults_on(Fault::PatchSchemasStale) {
+            if let Some(s) = old.get("schemas") {
+                map.insert("schemas".into(), s.clone());
+            }
+        }
+        // `primary-not-cleared`: the value that was primary keeps its flag when another value is
+        // marked primary.
+        if self.faults_on(Fault::PrimaryNotCleared) {
+            let is_primary = |v: &Value| v.get("primary") == Some(&Value::Bool(true));
+            for (name, new) in map.iter_mut() {
+                let (Some(items), Some(before)) = (
+                    new.as_array_mut(),
+                    old.get(name.as_str()).and_then(Value::as_array),
+                ) else {
+                    continue;
+                };
+                for b in before.iter().filter(|b| is_primary(b)) {
+                    let same =
+                        |i: &Value| i.get("value").is_some() && i.get("value") == b.get("value");
+                    let other_marked = items.iter().any(|i| is_primary(i) && !same(i));
+                    if let (true, Some(Value::Object(o))) =
+                        (other_marked, items.iter_mut().find(|i| same(i)))
+                    {
+                        o.insert("primary".into(), Value::Bool(true));
+                    }
+                }
+            }
+        }
+        // `patch-add-duplicates`: add appends values that are already present once more.
+        if self.faults_on(Fault::PatchAddDuplicates) {
+            let ops = body.get("Operations").and_then(Value::as_array);
+            for op in ops.into_iter().flatten().filter(|op| op_is(op, "add")) {
+                let Some(r) = op
+                    .get("path")
+                    .and_then(Value::as_str)
+                    .filter(|p| !p.contains('['))
+                    .and_then(|p| rt.resolve_str(p))
+                    .filter(|r| r.extension.is_none() && r.sub.is_none() && r.attr.multi_valued)
+                else {
+                    continue;
+                };
+                let present: Vec<&str> = old
+                    .get(&r.attr.name)
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|i| i.get("value").and_then(Value::as_str))
+                    .collect();
+                let again: Vec<Value> = op
+                    .get("value")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter(|v| {
+                        v.get("value")
+                            .and_then(Value::as_str)
+                            .is_some_and(|s| present.iter().any(|p| p.eq_ignore_ascii_case(s)))
+                    })
+                    .cloned()
+                    .collect();
+                if let Some(Value::Array(items)) = map.get_mut(&r.attr.name) {
+                    items.extend(again);
+                }
+            }
+        }
     }
 }

@@ -5,6 +5,8 @@ use super::contract::Contract;
 use super::faults::Fault;
 use super::http::{base_url, error_response, finish, Outcome, ScimBody, ScimResponse};
 use super::limits;
+use super::query_faults;
+use super::resource_faults;
 use super::resources::{etag, etag_matches, Ctx, ListQuery, Projection};
 use super::store::{Record, Tx};
 use super::AppState;
@@ -218,10 +220,31 @@ pub async fn list(
     headers: HeaderMap,
     Query(q): Params,
 ) -> Response {
-    let query = match list_query(&q) {
+    if state.faults.on(Fault::UnknownParamsRefused) {
+        if let Some(name) = query_faults::unknown_param(&q) {
+            let e = ScimError::invalid_value(format!("unknown query parameter {name:?}"));
+            return error_response(&state, &e);
+        }
+    }
+    let mut query = match list_query(&q) {
         Ok(q) => q,
         Err(e) => return error_response(&state, &e),
     };
+    // Resource-suite faults that misread names and filters (see `resource_faults`).
+    resource_faults::attribute_names(&state.faults, kind.rt(&state), &mut query.attributes);
+    resource_faults::attribute_names(&state.faults, kind.rt(&state), &mut query.excluded);
+    resource_faults::filter_text(&state.faults, &mut query.filter);
+    let (sort_by, filter) = (query.sort_by.as_deref(), query.filter.as_deref());
+    if let Err(e) = resource_faults::sort_and_filter(&state.faults, sort_by, filter) {
+        return error_response(&state, &e);
+    }
+    // `unfiltered-list-refused`: "filter required", with the wrong scimType (tooMany is right).
+    if state.faults.on(Fault::UnfilteredListRefused)
+        && query.filter.as_deref().is_none_or(|f| f.trim().is_empty())
+    {
+        let e = ScimError::invalid_filter("a filter is required to list resources");
+        return error_response(&state, &e);
+    }
     let out = blocking(&state, &headers, move |ctx| -> Outcome {
         let rt = kind.rt(ctx.state);
         let body = ctx.state.store.read(|tx| ctx.list(tx, &[rt], &query))?;
@@ -243,13 +266,31 @@ pub async fn search(
             &ScimError::not_found("no SCIM endpoint at /.search"),
         );
     }
-    let query = match search_query(&body.0) {
+    let body = if state.faults.on(Fault::SearchSchemasUnchecked) {
+        query_faults::with_search_urn(&body.0)
+    } else {
+        body.0
+    };
+    let query = match search_query(&body) {
         Ok(q) => q,
         Err(e) => return error_response(&state, &e),
+    };
+    // `search-members-ignored`: a server that reads only `filter` from the body.
+    let query = if state.faults.on(Fault::SearchMembersIgnored) {
+        ListQuery {
+            filter: query.filter,
+            ..ListQuery::default()
+        }
+    } else {
+        query
     };
     let out = blocking(&state, &headers, move |ctx| -> Outcome {
         let types: Vec<&ResourceType> = match kind {
             Some(k) => vec![k.rt(ctx.state)],
+            // `root-search-users-only` forgets every type but User.
+            None if ctx.state.faults.on(Fault::RootSearchUsersOnly) => {
+                vec![&ctx.state.registry.user]
+            }
             None => vec![&ctx.state.registry.user, &ctx.state.registry.group],
         };
         let body = ctx.state.store.read(|tx| ctx.list(tx, &types, &query))?;
@@ -266,10 +307,12 @@ pub async fn get(
     headers: HeaderMap,
     Query(q): Params,
 ) -> Response {
-    let p = match projection(&q) {
+    let mut p = match projection(&q) {
         Ok(p) => p,
         Err(e) => return error_response(&state, &e),
     };
+    resource_faults::attribute_names(&state.faults, kind.rt(&state), &mut p.attributes);
+    resource_faults::attribute_names(&state.faults, kind.rt(&state), &mut p.excluded);
     let if_none_match = header_str(&headers, header::IF_NONE_MATCH).map(String::from);
     let out = blocking(&state, &headers, move |ctx| -> Outcome {
         let rt = kind.rt(ctx.state);
@@ -287,7 +330,11 @@ pub async fn get(
                     return Ok(r);
                 }
             }
-            resource_response(ctx, tx, rt, &rec, &p)
+            let mut r = resource_response(ctx, tx, rt, &rec, &p)?;
+            if let Some(body) = r.body.as_mut() {
+                resource_faults::location_with_query(&ctx.state.faults, &q, body);
+            }
+            Ok(r)
         })
     })
     .await;
@@ -391,7 +438,11 @@ pub async fn patch(
         let result = ctx.state.store.transact(|tx| {
             let rec = ctx.patch(tx, rt, &id, &body.0, if_match.as_deref())?;
             // Asana answers a group PATCH with 204 No Content.
-            if ctx.state.config.contract == Contract::Asana && matches!(kind, Kind::Group) {
+            // (`asana-group-patch-200`: 200 with the team instead.)
+            if ctx.state.config.contract == Contract::Asana
+                && matches!(kind, Kind::Group)
+                && !ctx.state.faults.on(Fault::AsanaGroupPatch200)
+            {
                 let mut r = ScimResponse::status(StatusCode::NO_CONTENT);
                 r.etag = Some(etag(rec.version));
                 return Ok(r);
@@ -451,8 +502,14 @@ pub async fn delete(
 
 /// /Me is optional (RFC 7644 §3.11); a server that does not offer it answers 501.
 pub async fn me(State(state): State<Arc<AppState>>) -> Response {
+    // `me-404`: the unimplemented endpoint answered as if it did not exist.
+    let status = if state.faults.on(Fault::MeNotFound) {
+        404
+    } else {
+        501
+    };
     let err = ScimError::new(
-        501,
+        status,
         None,
         "/Me is not supported: the bearer token is not tied to a User",
     );

@@ -483,6 +483,40 @@ fn check_step(
         }
     }
     if let Some(sc) = &ex.scim {
+        const KEYWORDS: [&str; 12] = [
+            "invalidFilter",
+            "tooMany",
+            "uniqueness",
+            "mutability",
+            "invalidSyntax",
+            "invalidPath",
+            "noTarget",
+            "invalidValue",
+            "invalidVers",
+            "sensitive",
+            "any",
+            "none",
+        ];
+        for k in sc
+            .value
+            .error
+            .iter()
+            .flat_map(|e| e.split('|'))
+            .map(str::trim)
+        {
+            if !KEYWORDS.contains(&k) {
+                let help = did_you_mean(k, KEYWORDS);
+                errors.push(
+                    SuiteError::at(
+                        &s.path,
+                        &s.source,
+                        sc.referenced,
+                        format!("`{k}` is not a scimType of RFC 7644 Table 9 (nor `any`/`none`)"),
+                    )
+                    .with_help(help),
+                );
+            }
+        }
         if let Some(f) = &sc.value.all_match {
             check_template(s, f, defined, &sc.referenced, known, errors);
         }

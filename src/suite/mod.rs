@@ -6,3 +6,6 @@ pub mod load;
 pub mod model;
 pub mod profile;
 pub mod requirements;
+
+#[cfg(test)]
+mod props;

@@ -322,6 +322,10 @@ pub struct Predicate {
     pub length: Option<LengthSpec>,
     #[serde(default)]
     pub ignore_case: bool,
+    /// Header predicates: a missing header passes, and the other keys apply only when it is
+    /// there (`Retry-After`, which only a 429 or 503 carries). No effect in `every` items.
+    #[serde(default)]
+    pub optional: bool,
 }
 
 impl PathAssertion {
@@ -336,6 +340,7 @@ impl PathAssertion {
             exists: self.exists,
             length: self.length.clone(),
             ignore_case: self.ignore_case,
+            optional: false,
         }
     }
 }

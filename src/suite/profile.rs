@@ -16,6 +16,11 @@ pub struct Profile {
     pub suites: Vec<String>,
     #[serde(default)]
     pub exclude_tags: Vec<String>,
+    /// Test id patterns (`suite/test`, `*` wildcards) left out: checks of an included suite that
+    /// fall outside a vendor contract (e.g. an RFC test relying on an attribute Asana does not
+    /// accept). They win over a test's own `profiles` list.
+    #[serde(default)]
+    pub exclude_tests: Vec<String>,
     #[serde(default = "default_domain")]
     pub domain: String,
     /// Cap on requests per second for the whole run (an identity provider's own pace, e.g.
@@ -89,7 +94,12 @@ impl Profile {
         self.suites.iter().any(|p| glob_match(p, id))
     }
 
-    pub fn includes_test(&self, tags: &[String], profiles: &[String]) -> bool {
+    /// Whether the profile runs test `id` (`suite/test`) with these tags (suite tags included)
+    /// and `profiles` list.
+    pub fn includes_test(&self, id: &str, tags: &[String], profiles: &[String]) -> bool {
+        if self.exclude_tests.iter().any(|p| glob_match(p, id)) {
+            return false;
+        }
         let tagged_out = tags.iter().any(|t| self.exclude_tags.contains(t));
         let listed = profiles.is_empty() || profiles.iter().any(|p| p == &self.name);
         listed && (!tagged_out || profiles.iter().any(|p| p == &self.name))
@@ -132,5 +142,20 @@ mod tests {
         assert!(!glob_match("users-*", "groups-create"));
         assert!(glob_match("*create*", "users-create-x"));
         assert!(glob_match("exact", "exact"));
+    }
+
+    #[test]
+    fn excluded_tests_are_left_out_whatever_their_profiles() {
+        let p: Profile = serde_saphyr::from_str(
+            "name: v\nexclude_tags: [x]\nexclude_tests: [\"s/out-*\", \"other/t\"]\n",
+        )
+        .unwrap();
+        let none: Vec<String> = vec![];
+        assert!(p.includes_test("s/in", &none, &none));
+        assert!(!p.includes_test("s/out-1", &none, &none));
+        assert!(!p.includes_test("s/out-1", &none, &["v".into()]));
+        assert!(!p.includes_test("other/t", &none, &none));
+        assert!(!p.includes_test("s/in", &["x".into()], &none));
+        assert!(p.includes_test("s/in", &["x".into()], &["v".into()]));
     }
 }
