@@ -320,9 +320,8 @@ mod raw_http {
     }
 }
 
-#[test]
-fn ctrl_c_stops_the_run_and_cleans_up() {
-    let token = "interrupt-token-5678";
+/// Interrupts a run against a slow server with `signal` once it has created something.
+fn interrupt_run_and_check_cleanup(signal: &str, token: &str) {
     // Every request takes 150 ms, so the run is still going when the interrupt comes.
     let (mut server, base) = serve(token, &["--latency", "150"]);
     let before = count_users(&base, token);
@@ -368,6 +367,16 @@ fn ctrl_c_stops_the_run_and_cleans_up() {
     assert!(ledger_text.contains("\"deleted\""), "{ledger_text}");
     let _ = server.kill();
     let _ = server.wait();
+}
+
+#[test]
+fn ctrl_c_stops_the_run_and_cleans_up() {
+    interrupt_run_and_check_cleanup("-INT", "interrupt-token-5678");
+}
+
+#[test]
+fn sigterm_stops_the_run_and_cleans_up() {
+    interrupt_run_and_check_cleanup("-TERM", "sigterm-token-4321");
 }
 
 #[test]
