@@ -346,7 +346,7 @@ fn interrupt_run_and_check_cleanup(signal: &str, token: &str) {
     }
     let pid = run.id().to_string();
     let status = Command::new("kill")
-        .args(["-INT", &pid])
+        .args([signal, &pid])
         .status()
         .expect("kill");
     assert!(status.success());
