@@ -8,9 +8,10 @@
 //! test, bounded in connections and in the life of each connection; every run of the binary is
 //! killed and the test failed if it outlives GUARD.
 
+mod common;
+
 use serde_json::Value;
 use std::future::Future;
-use std::io::Read;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -613,7 +614,7 @@ fn run(addr: SocketAddr, suites: &Path, args: &[&str]) -> Outcome {
 fn run_url(url: &str, suites: &Path, args: &[&str]) -> Outcome {
     let reports = tempfile::tempdir().expect("tempdir");
     let started = Instant::now();
-    let mut child = Command::new(BIN)
+    let child = Command::new(BIN)
         .args(["run", "--timeout", "1s", "--url", url])
         .args(if args.contains(&"--jobs") {
             &[][..]
@@ -632,32 +633,10 @@ fn run_url(url: &str, suites: &Path, args: &[&str]) -> Outcome {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn scimtest");
-    let mut out = child.stdout.take().expect("stdout");
-    let mut err = child.stderr.take().expect("stderr");
-    let out_t = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out.read_to_end(&mut v);
-        v
-    });
-    let err_t = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err.read_to_end(&mut v);
-        v
-    });
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        if started.elapsed() > GUARD {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("scimtest run {url} {args:?} hung: killed after {GUARD:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let (status, stdout, stderr) =
+        common::wait_bounded(child, GUARD, &format!("scimtest run {url} {args:?}"));
     let wall = started.elapsed();
-    let stdout = String::from_utf8_lossy(&out_t.join().expect("stdout reader")).into_owned();
-    let stderr = String::from_utf8_lossy(&err_t.join().expect("stderr reader")).into_owned();
+
     let mut files = Vec::new();
     for e in std::fs::read_dir(reports.path())
         .expect("reports")

@@ -3,16 +3,17 @@
 //! adds a private CA, `--insecure` accepts anything, `--cert/--key` answer a server that demands
 //! a client certificate, and bad PEM files are usage errors naming the file.
 
+mod common;
+
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
 };
-use std::io::Read;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio_rustls::rustls;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
@@ -237,8 +238,7 @@ impl Outcome {
 fn run(url: &str, args: &[&str]) -> Outcome {
     let suites = suite_dir();
     let reports = tempfile::tempdir().expect("tempdir");
-    let started = Instant::now();
-    let mut child = Command::new(BIN)
+    let child = Command::new(BIN)
         .args(["run", "--timeout", "5s", "--jobs", "1", "--url", url])
         .arg("--suites")
         .arg(suites.path())
@@ -252,31 +252,9 @@ fn run(url: &str, args: &[&str]) -> Outcome {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn scimtest");
-    let mut out = child.stdout.take().expect("stdout");
-    let mut err = child.stderr.take().expect("stderr");
-    let out_t = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = out.read_to_end(&mut v);
-        v
-    });
-    let err_t = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = err.read_to_end(&mut v);
-        v
-    });
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        if started.elapsed() > GUARD {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("scimtest run {url} {args:?} hung for more than {GUARD:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let stdout = String::from_utf8_lossy(&out_t.join().expect("stdout reader")).into_owned();
-    let stderr = String::from_utf8_lossy(&err_t.join().expect("stderr reader")).into_owned();
+    let (status, stdout, stderr) =
+        common::wait_bounded(child, GUARD, &format!("scimtest run {url} {args:?}"));
+
     let mut files = String::new();
     for e in std::fs::read_dir(reports.path())
         .expect("reports")

@@ -133,3 +133,41 @@ impl Server {
 pub fn patch_body(ops: Value) -> Value {
     json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
 }
+
+/// Waits for a spawned `scimtest` whose stdout and stderr are piped, reading both on threads so
+/// the child never blocks on a full pipe; kills it and panics once `guard` has passed (a hang is
+/// a test failure, never a stuck CI job). Returns the status, stdout and stderr.
+pub fn wait_bounded(
+    mut child: std::process::Child,
+    guard: std::time::Duration,
+    what: &str,
+) -> (std::process::ExitStatus, String, String) {
+    use std::io::Read;
+    let started = std::time::Instant::now();
+    let mut out = child.stdout.take().expect("stdout piped");
+    let mut err = child.stderr.take().expect("stderr piped");
+    let out_t = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = out.read_to_end(&mut v);
+        v
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = err.read_to_end(&mut v);
+        v
+    });
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if started.elapsed() > guard {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} hung: killed after {guard:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let stdout = String::from_utf8_lossy(&out_t.join().expect("stdout reader")).into_owned();
+    let stderr = String::from_utf8_lossy(&err_t.join().expect("stderr reader")).into_owned();
+    (status, stdout, stderr)
+}
