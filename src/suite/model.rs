@@ -268,6 +268,10 @@ fn explicit<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::
 }
 
 /// `- path: $.id` plus predicate keys.
+///
+/// The predicate keys repeat `Predicate`'s on purpose: `#[serde(flatten)]` cannot be combined
+/// with `deny_unknown_fields`, and a typo must stay an error with a position. `predicate()`
+/// turns the shared part back into a `Predicate` so the checks are written once.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PathAssertion {
