@@ -36,8 +36,130 @@ pub enum Command {
     /// Which requirements the suites check, by area and level, counting the rows whose gate the
     /// target meets (default target: the embedded reference server).
     Coverage(CoverageArgs),
+    /// Put provisioning load on a SCIM service provider (goose-driven scenarios from
+    /// SUITES/load/), with thresholds that gate CI (default target: the embedded reference
+    /// server). `scimtest load merge FILES...` combines shard reports.
+    #[command(after_help = crate::exit::LOAD_HELP, args_conflicts_with_subcommands = true)]
+    Load(LoadArgs),
     /// Run the embedded reference SCIM server (axum + SQLite).
     Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    #[command(subcommand)]
+    pub merge: Option<LoadCommand>,
+    /// Base URL of the SCIM service provider. Without it, the embedded reference server is
+    /// started on a free loopback port.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Bearer token for the target.
+    #[arg(long, env = "SCIM_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Extra request header `Name: value` (repeatable).
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// A scenario under SUITES/load/ (bulk-create, lifecycle, group-push, import-paging,
+    /// sync-cycle, mixed) or a scenario file.
+    #[arg(long, value_name = "NAME|FILE", required = false)]
+    pub scenario: Option<String>,
+    /// Folder holding load/ scenarios.
+    #[arg(long, default_value = "suites")]
+    pub suites: PathBuf,
+    /// Concurrent virtual users (closed model), or the users that share the --rate.
+    #[arg(long, default_value_t = 10)]
+    pub users: usize,
+    /// Open model: the request rate to hold across all users, e.g. 25/s (Entra's per-tenant
+    /// rate). Latencies are then adjusted for coordinated omission.
+    #[arg(long, value_name = "R/s", value_parser = parse_rate)]
+    pub rate: Option<usize>,
+    /// Start the users evenly over this time (e.g. 10s).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub ramp: Option<Duration>,
+    /// Stop after this long (default 30s when --iterations is not given either).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub duration: Option<Duration>,
+    /// Each user runs its scenario this many times (with --duration: whichever ends first).
+    #[arg(long)]
+    pub iterations: Option<usize>,
+    /// Pass/fail rule, repeatable: p95<300ms, errors<1%, rps>=200, max<2s, avg<100ms, each
+    /// optionally `for STEP` (e.g. 'p99<1s for create').
+    #[arg(long = "threshold", value_name = "EXPR")]
+    pub thresholds: Vec<String>,
+    /// Stop the run at the first threshold that fails (checked every second once all users run).
+    #[arg(long)]
+    pub abort_on_fail: bool,
+    /// This process is shard I of N (1-based): its data is disjoint from the other shards'.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub shard: Option<(usize, usize)>,
+    /// Email domain of generated userNames.
+    #[arg(long, default_value = "example.com")]
+    pub domain: String,
+    /// Where load.json, load.html, load-junit.xml and load-ledger.jsonl go.
+    #[arg(long, default_value = "reports")]
+    pub report_dir: PathBuf,
+    /// Per-request timeout.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+    /// How many deletes run at once during cleanup.
+    #[arg(long, default_value_t = 8)]
+    pub cleanup_concurrency: usize,
+    /// No live progress line.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Embedded server only: add this latency to every response (e.g. 50ms).
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "0s")]
+    pub server_latency: Duration,
+    /// Embedded server only: answer this fraction of requests with a 500 (0.0–1.0).
+    #[arg(long, default_value_t = 0.0)]
+    pub server_error_rate: f64,
+    #[command(flatten)]
+    pub tls: TlsArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LoadCommand {
+    /// Combine the load.json files of several shards into one report (histograms merged,
+    /// percentiles read off the merge; thresholds judged again).
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// load.json files, one per shard.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Rules to judge the merged result by (default: the shards' rules).
+    #[arg(long = "threshold", value_name = "EXPR")]
+    pub thresholds: Vec<String>,
+    /// Where the merged load.json, load.html and load-junit.xml go.
+    #[arg(long, default_value = "reports/merged")]
+    pub report_dir: PathBuf,
+}
+
+/// `25/s` or `25` → 25.
+fn parse_rate(s: &str) -> Result<usize, String> {
+    let n = s.trim().trim_end_matches("/s").trim();
+    match n.parse::<usize>() {
+        Ok(r) if r > 0 => Ok(r),
+        _ => Err(format!(
+            "{s:?}: a rate is a whole number of requests per second, e.g. 25/s"
+        )),
+    }
+}
+
+/// `2/4` → (2, 4), 1-based.
+fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+    let bad = || format!("{s:?}: a shard is I/N with 1 <= I <= N, e.g. 2/4");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (i, n) = (
+        i.trim().parse::<usize>().map_err(|_| bad())?,
+        n.trim().parse::<usize>().map_err(|_| bad())?,
+    );
+    if i == 0 || n == 0 || i > n {
+        return Err(bad());
+    }
+    Ok((i, n))
 }
 
 #[derive(Debug, Args)]
@@ -236,7 +358,22 @@ pub fn main() -> ExitCode {
         Command::Lint(args) => crate::commands::lint(args),
         Command::Cleanup(args) => crate::commands::cleanup(args),
         Command::Coverage(args) => crate::commands::coverage(args),
+        Command::Load(args) => {
+            init_logging_quiet();
+            crate::commands::load(args)
+        }
     }
+}
+
+/// Our logger, installed before goose would install its own (goose logs through the `log`
+/// crate; tracing-subscriber takes those records), at warn unless RUST_LOG says otherwise.
+fn init_logging_quiet() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 fn init_logging() {

@@ -318,3 +318,152 @@ pub fn coverage(args: CoverageArgs) -> ExitCode {
         ExitCode::from(exit::CHECKS_FAILED)
     }
 }
+
+/// `scimtest load` and `scimtest load merge`.
+pub fn load(args: crate::cli::LoadArgs) -> ExitCode {
+    use crate::load::{self, LoadError, LoadOptions};
+    if let Some(crate::cli::LoadCommand::Merge(m)) = args.merge {
+        return load_merge(m);
+    }
+    let Some(scenario) = args.scenario.clone() else {
+        eprintln!("error: --scenario NAME|FILE is required (see `scimtest load --help`)");
+        return ExitCode::from(exit::USAGE);
+    };
+    let headers = match parse_headers(&args.headers) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(exit::USAGE);
+        }
+    };
+    if args.url.is_some() && (args.server_error_rate > 0.0 || !args.server_latency.is_zero()) {
+        eprintln!("error: --server-latency and --server-error-rate apply to the embedded server only (drop --url)");
+        return ExitCode::from(exit::USAGE);
+    }
+    if !(0.0..=1.0).contains(&args.server_error_rate) {
+        eprintln!("error: --server-error-rate is a fraction between 0 and 1");
+        return ExitCode::from(exit::USAGE);
+    }
+    if let Some(u) = &args.url {
+        if u.starts_with("http://") && !is_loopback(u) {
+            eprintln!(
+                "warning: {u} is plain http to a non-loopback host: the token travels unencrypted"
+            );
+        }
+    }
+    let opts = LoadOptions {
+        url: args.url,
+        token: args.token,
+        headers,
+        scenario,
+        suites_dir: args.suites,
+        users: args.users,
+        rate: args.rate,
+        ramp: args.ramp,
+        duration: args.duration,
+        iterations: args.iterations,
+        thresholds: args.thresholds,
+        abort_on_fail: args.abort_on_fail,
+        report_dir: args.report_dir,
+        tls: args.tls.options(),
+        timeout: args.timeout,
+        shard: args.shard,
+        domain: args.domain,
+        server_latency: args.server_latency,
+        server_error_rate: args.server_error_rate,
+        cleanup_concurrency: args.cleanup_concurrency,
+        progress: !args.quiet,
+    };
+    let rt = match runtime() {
+        Ok(r) => r,
+        Err(c) => return c,
+    };
+    match rt.block_on(load::run(&opts)) {
+        Ok(result) => {
+            print!("{}", load::summary(&result.report));
+            for p in &result.written {
+                println!("report: {}", p.display());
+            }
+            if result.interrupted {
+                ExitCode::from(exit::INTERRUPTED)
+            } else if !result.report.passed() {
+                ExitCode::from(exit::CHECKS_FAILED)
+            } else if result.report.cleanup.left_behind > 0 {
+                ExitCode::from(exit::RUNTIME)
+            } else {
+                ExitCode::from(exit::OK)
+            }
+        }
+        Err(LoadError::Usage(m)) => {
+            eprintln!("error: {m}");
+            ExitCode::from(exit::USAGE)
+        }
+        Err(LoadError::Scenario(errors)) => {
+            print_suite_errors(&errors);
+            ExitCode::from(exit::USAGE)
+        }
+        Err(LoadError::Unreachable(m)) => {
+            eprintln!("error: target unreachable: {m}");
+            ExitCode::from(exit::RUNTIME)
+        }
+        Err(LoadError::Runtime(m)) => {
+            eprintln!("error: {m}");
+            ExitCode::from(exit::RUNTIME)
+        }
+    }
+}
+
+fn load_merge(args: crate::cli::MergeArgs) -> ExitCode {
+    use crate::load::{self, report, threshold};
+    let rules = match args
+        .thresholds
+        .iter()
+        .map(|t| threshold::parse(t))
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(exit::USAGE);
+        }
+    };
+    let mut reports = Vec::new();
+    for f in &args.files {
+        let parsed = std::fs::read_to_string(f)
+            .map_err(|e| e.to_string())
+            .and_then(|t| {
+                serde_json::from_str::<report::LoadReport>(&t).map_err(|e| e.to_string())
+            });
+        match parsed {
+            Ok(r) => reports.push(r),
+            Err(e) => {
+                eprintln!("error: {}: not a scimtest load.json: {e}", f.display());
+                return ExitCode::from(exit::USAGE);
+            }
+        }
+    }
+    let merged = match report::merge(reports, &rules) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(exit::USAGE);
+        }
+    };
+    print!("{}", load::summary(&merged));
+    match load::write_reports(&merged, &args.report_dir) {
+        Ok(written) => {
+            for p in written {
+                println!("report: {}", p.display());
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(exit::RUNTIME);
+        }
+    }
+    if merged.passed() {
+        ExitCode::from(exit::OK)
+    } else {
+        ExitCode::from(exit::CHECKS_FAILED)
+    }
+}

@@ -20,3 +20,12 @@ pub const HELP: &str = "Exit codes:
   2    usage error or invalid suite files
   3    target unreachable or answering garbage, a test that could not check, or a runtime error
   130  interrupted (cleanup ran; a second Ctrl-C leaves the ledger for `scimtest cleanup`)";
+
+/// The table for `scimtest load --help`.
+pub const LOAD_HELP: &str = "Exit codes:
+  0    the load ran and every --threshold passed (or none was given)
+  1    a --threshold failed
+  2    usage error or invalid scenario files (nothing was sent)
+  3    target unreachable, a runtime error, or resources left behind after cleanup
+  130  interrupted (the load stopped and cleanup ran; a second Ctrl-C leaves
+       reports/load-ledger.jsonl for `scimtest cleanup --ledger`)";

@@ -11,6 +11,7 @@ pub mod commands;
 pub mod coverage;
 pub mod exec;
 pub mod exit;
+pub mod load;
 pub mod report;
 pub mod results;
 pub mod scim;

@@ -175,6 +175,18 @@ impl Target {
         })
     }
 
+    /// The credential headers (`--token`, `--header`), marked sensitive so no debug output of a
+    /// client or request shows them.
+    pub fn credential_headers(&self) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (n, v) in &self.auth_headers {
+            let mut v = v.clone();
+            v.set_sensitive(true);
+            map.append(n.clone(), v);
+        }
+        map
+    }
+
     /// Resolves a suite path: relative paths are appended to the base URL; absolute URLs must be
     /// on the target's origin (credentials never go elsewhere).
     pub fn url(&self, path: &str) -> Result<Url, String> {
@@ -364,6 +376,17 @@ impl Target {
 /// The one HTTP client of a run: no redirects followed, a total deadline per request, TLS as
 /// `tls` says (verification on unless `--insecure`).
 fn build_client(timeout: Duration, tls: &TlsOptions) -> Result<reqwest::Client, String> {
+    client_builder(timeout, tls)?
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {}", error_chain(&e)))
+}
+
+/// The HTTP client settings every request to a target uses (no redirects followed, timeouts,
+/// TLS as the user chose); the load generator builds one client per virtual user from it.
+pub fn client_builder(
+    timeout: Duration,
+    tls: &TlsOptions,
+) -> Result<reqwest::ClientBuilder, String> {
     let mut builder = reqwest::Client::builder()
         // Redirects are responses to check, not to follow: following one to another origin
         // could carry credentials there.
@@ -380,9 +403,7 @@ fn build_client(timeout: Duration, tls: &TlsOptions) -> Result<reqwest::Client, 
         (None, None) => {}
         _ => return Err("--cert and --key go together (client certificate and its key)".into()),
     }
-    builder
-        .build()
-        .map_err(|e| format!("cannot build the HTTP client: {}", error_chain(&e)))
+    Ok(builder)
 }
 
 /// Reads a PEM file given with `flag`.

@@ -17,8 +17,38 @@ use std::sync::Mutex;
 pub struct Ledger {
     path: PathBuf,
     file: Mutex<std::fs::File>,
-    /// URL → deleted? in creation order.
-    entries: Mutex<Vec<(String, bool)>>,
+    /// URL → deleted? in creation order, with an index so a load run's tens of thousands of
+    /// resources journal in constant time each.
+    entries: Mutex<Entries>,
+}
+
+#[derive(Default)]
+struct Entries {
+    list: Vec<(String, bool)>,
+    index: std::collections::HashMap<String, usize>,
+}
+
+impl Entries {
+    /// Adds `url` unless known; whether it was new.
+    fn add(&mut self, url: &str) -> bool {
+        if self.index.contains_key(url) {
+            return false;
+        }
+        self.index.insert(url.to_string(), self.list.len());
+        self.list.push((url.to_string(), false));
+        true
+    }
+
+    /// Marks `url` deleted; whether it was known and not yet deleted.
+    fn delete(&mut self, url: &str) -> bool {
+        match self.index.get(url) {
+            Some(&i) if !self.list[i].1 => {
+                self.list[i].1 = true;
+                true
+            }
+            _ => false,
+        }
+    }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -38,26 +68,22 @@ impl Ledger {
         Ok(Ledger {
             path: path.to_path_buf(),
             file: Mutex::new(file),
-            entries: Mutex::new(Vec::new()),
+            entries: Mutex::new(Entries::default()),
         })
     }
 
     /// Reopens an existing ledger (for `scimtest cleanup`), appending to it.
     pub fn open(path: &Path) -> std::io::Result<Ledger> {
         let text = std::fs::read_to_string(path)?;
-        let mut entries: Vec<(String, bool)> = Vec::new();
+        let mut entries = Entries::default();
         for line in text.lines() {
             let Ok(v) = serde_json::from_str::<Value>(line) else {
                 continue;
             };
             if let Some(u) = v.get("created").and_then(Value::as_str) {
-                if !entries.iter().any(|(e, _)| e == u) {
-                    entries.push((u.to_string(), false));
-                }
+                entries.add(u);
             } else if let Some(u) = v.get("deleted").and_then(Value::as_str) {
-                if let Some(e) = entries.iter_mut().find(|(e, _)| e == u) {
-                    e.1 = true;
-                }
+                entries.delete(u);
             }
         }
         let file = std::fs::OpenOptions::new().append(true).open(path)?;
@@ -82,22 +108,18 @@ impl Ledger {
 
     pub fn record_created(&self, url: &str) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if entries.iter().any(|(e, _)| e == url) {
+        if !entries.add(url) {
             return;
         }
-        entries.push((url.to_string(), false));
         drop(entries);
         self.append(json!({ "created": url }));
     }
 
     pub fn record_deleted(&self, url: &str) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(e) = entries.iter_mut().find(|(e, _)| e == url) {
-            if !e.1 {
-                e.1 = true;
-                drop(entries);
-                self.append(json!({ "deleted": url }));
-            }
+        if entries.delete(url) {
+            drop(entries);
+            self.append(json!({ "deleted": url }));
         }
     }
 
@@ -105,6 +127,7 @@ impl Ledger {
     pub fn pending(&self) -> Vec<String> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries
+            .list
             .iter()
             .rev()
             .filter(|(_, d)| !d)
@@ -113,7 +136,11 @@ impl Ledger {
     }
 
     pub fn created(&self) -> usize {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner()).len()
+        self.entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .list
+            .len()
     }
 
     /// Deletes everything pending, `concurrency` at a time. A 404 counts as deleted (a test

@@ -32,6 +32,20 @@ pub struct RunContext {
 pub struct Templates {
     env: Environment<'static>,
     run: RunContext,
+    /// How many values [`Templates::compile`] registered (their template names).
+    compiled: usize,
+}
+
+/// A JSON value with its template strings compiled (see [`Templates::compile`]).
+#[derive(Debug, Clone)]
+pub enum Compiled {
+    Literal(Value),
+    /// A string that is one `{{ expr }}`: keeps the JSON type of its value.
+    Expr(String),
+    /// Any other template string: interpolated.
+    Interp(String),
+    Array(Vec<Compiled>),
+    Object(Vec<(Compiled, Compiled)>),
 }
 
 fn random_string(len: usize, class: &str) -> Result<String, Error> {
@@ -90,10 +104,136 @@ impl Templates {
             let t = chrono::Utc::now() + chrono::Duration::seconds(offset.unwrap_or(0));
             t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         });
-        Templates { env, run }
+        env.add_function("random_int", |lo: i64, hi: i64| -> Result<i64, Error> {
+            if lo > hi {
+                return Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("random_int({lo}, {hi}): the low end is above the high end"),
+                ));
+            }
+            Ok(rand::rng().random_range(lo..=hi))
+        });
+        // `[{"value": id}, …]` from a list of ids: the members of a Group PATCH, which the
+        // template language cannot build with a comprehension.
+        env.add_function("members", |ids: Vec<minijinja::Value>| {
+            minijinja::Value::from(
+                ids.into_iter()
+                    .map(|id| minijinja::Value::from_iter([("value", id)]))
+                    .collect::<Vec<_>>(),
+            )
+        });
+        Templates {
+            env,
+            run,
+            compiled: 0,
+        }
     }
 
-    fn context(&self, scope: &Map<String, Value>) -> minijinja::Value {
+    /// Compiles every template string inside `v` once, for values rendered many times (load
+    /// scenarios send the same body thousands of times a second; compiling each time would cost
+    /// more than the request).
+    pub fn compile(&mut self, v: &Value) -> Result<Compiled, String> {
+        Ok(match v {
+            Value::String(s) if s.contains("{{") || s.contains("{%") => {
+                let name = format!("#{}", self.compiled);
+                self.compiled += 1;
+                let (kind, source) = match whole_expression(s) {
+                    Some(expr) => (true, format!("{{{{ ({expr}) | tojson }}}}")),
+                    None => (false, s.clone()),
+                };
+                self.env
+                    .add_template_owned(name.clone(), source)
+                    .map_err(describe)?;
+                if kind {
+                    Compiled::Expr(name)
+                } else {
+                    Compiled::Interp(name)
+                }
+            }
+            Value::Array(a) => Compiled::Array(
+                a.iter()
+                    .map(|x| self.compile(x))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Value::Object(o) => Compiled::Object(
+                o.iter()
+                    .map(|(k, x)| Ok((self.compile(&Value::String(k.clone()))?, self.compile(x)?)))
+                    .collect::<Result<_, String>>()?,
+            ),
+            other => Compiled::Literal(other.clone()),
+        })
+    }
+
+    /// Renders a compiled value in a context made once per request by [`Templates::context`].
+    pub fn render_compiled(&self, c: &Compiled, ctx: &minijinja::Value) -> Result<Value, String> {
+        Ok(match c {
+            Compiled::Literal(v) => v.clone(),
+            Compiled::Interp(name) => Value::String(self.render_named(name, ctx)?),
+            Compiled::Expr(name) => {
+                let json = self.render_named(name, ctx)?;
+                serde_json::from_str(&json).map_err(|e| format!("template value: {e}"))?
+            }
+            Compiled::Array(a) => Value::Array(
+                a.iter()
+                    .map(|x| self.render_compiled(x, ctx))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Compiled::Object(o) => {
+                let mut out = Map::with_capacity(o.len());
+                for (k, x) in o {
+                    let key = match self.render_compiled(k, ctx)? {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    out.insert(key, self.render_compiled(x, ctx)?);
+                }
+                Value::Object(out)
+            }
+        })
+    }
+
+    /// A compiled value rendered to a string (paths, headers, query values).
+    pub fn render_compiled_string(
+        &self,
+        c: &Compiled,
+        ctx: &minijinja::Value,
+    ) -> Result<String, String> {
+        Ok(match self.render_compiled(c, ctx)? {
+            Value::String(s) => s,
+            other => other.to_string(),
+        })
+    }
+
+    fn render_named(&self, name: &str, ctx: &minijinja::Value) -> Result<String, String> {
+        self.env
+            .get_template(name)
+            .and_then(|t| t.render(ctx))
+            .map_err(describe)
+    }
+
+    /// The context of one request from layered scopes (later layers win), without copying the
+    /// scopes into one map first.
+    pub fn context_layers(&self, layers: &[&Map<String, Value>]) -> minijinja::Value {
+        let builtins = [
+            ("prefix", &self.run.prefix),
+            ("domain", &self.run.domain),
+            ("run_id", &self.run.run_id),
+            ("base_url", &self.run.base_url),
+        ];
+        let map: std::collections::BTreeMap<String, minijinja::Value> = builtins
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), minijinja::Value::from(v.as_str())))
+            .chain(
+                layers
+                    .iter()
+                    .flat_map(|l| l.iter().map(|(k, v)| (k.clone(), to_jinja(v)))),
+            )
+            .collect();
+        minijinja::Value::from(map)
+    }
+
+    /// The context templates see: `scope` plus the run-wide names.
+    pub fn context(&self, scope: &Map<String, Value>) -> minijinja::Value {
         let mut ctx = scope.clone();
         ctx.insert("prefix".into(), Value::String(self.run.prefix.clone()));
         ctx.insert("domain".into(), Value::String(self.run.domain.clone()));
@@ -175,6 +315,8 @@ impl Templates {
             name,
             "user_name"
                 | "unique"
+                | "random_int"
+                | "members"
                 | "random_string"
                 | "uuid"
                 | "now"

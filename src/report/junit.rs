@@ -175,7 +175,7 @@ fn file_of(source: &str) -> &str {
 
 /// Attribute text: XML-valid characters on one line (the crate escapes `<&"`; parsers would
 /// turn newlines into spaces anyway).
-fn attr(text: &str) -> String {
+pub(crate) fn attr(text: &str) -> String {
     common::scrub(text).replace(['\n', '\t'], " ")
 }
 

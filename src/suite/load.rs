@@ -57,12 +57,22 @@ pub fn find_suite_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 
 /// Parses one suite file; a YAML or shape error names file:line:col.
 pub fn parse_suite(path: &Path, source: String) -> Result<LoadedSuite, SuiteError> {
-    match serde_saphyr::from_str::<SuiteFile>(&source) {
-        Ok(suite) => Ok(LoadedSuite {
-            path: path.to_path_buf(),
-            source,
-            suite,
-        }),
+    let suite = parse_yaml::<SuiteFile>(path, &source)?;
+    Ok(LoadedSuite {
+        path: path.to_path_buf(),
+        source,
+        suite,
+    })
+}
+
+/// Parses any of our YAML formats (suites, load scenarios); a YAML or shape error names
+/// file:line:col with a "did you mean" for a misspelt key.
+pub fn parse_yaml<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    source: &str,
+) -> Result<T, SuiteError> {
+    match serde_saphyr::from_str::<T>(source) {
+        Ok(v) => Ok(v),
         Err(e) => {
             let (line, col) = e
                 .location()
@@ -70,7 +80,7 @@ pub fn parse_suite(path: &Path, source: String) -> Result<LoadedSuite, SuiteErro
                 .unwrap_or((1, 1));
             let message = first_line(&e.to_string());
             let help = unknown_field_help(&message);
-            Err(SuiteError::at_line_col(path, &source, line, col, message).with_help(help))
+            Err(SuiteError::at_line_col(path, source, line, col, message).with_help(help))
         }
     }
 }
