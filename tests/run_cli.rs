@@ -1,7 +1,9 @@
 //! `scimtest run` as a user runs it: the binary against `scimtest serve` (canary token, nothing
 //! left behind), against nothing, against garbage, and `scimtest cleanup`.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
+use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -17,37 +19,7 @@ fn serve(token: &str, extra: &[&str]) -> (Child, String) {
 
 /// `serve`, also returning everything the server writes to stderr (trace-level logs).
 fn serve_logged(token: &str, extra: &[&str]) -> (Child, String, Arc<Mutex<String>>) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--memory", "--listen", "127.0.0.1:0"])
-        .args(extra)
-        .env("SCIM_TOKEN", token)
-        .env("RUST_LOG", "trace")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("serve starts");
-    let stderr = child.stderr.take().expect("piped");
-    let mut lines = BufReader::new(stderr).lines();
-    let base = loop {
-        let line = lines
-            .next()
-            .expect("server prints its address")
-            .expect("utf-8");
-        if let Some(rest) = line.split("listening at ").nth(1) {
-            break rest.split_whitespace().next().expect("url").to_string();
-        }
-    };
-    let log = Arc::new(Mutex::new(String::new()));
-    let sink = log.clone();
-    std::thread::spawn(move || {
-        for line in lines.map_while(Result::ok) {
-            if let Ok(mut l) = sink.lock() {
-                l.push_str(&line);
-                l.push('\n');
-            }
-        }
-    });
-    (child, base, log)
+    common::serve_process(token, extra, "trace")
 }
 
 fn all_files_text(dir: &Path) -> String {
@@ -265,44 +237,9 @@ fn cleanup_finishes_an_interrupted_ledger() {
     let _ = server.wait();
 }
 
-/// Plain HTTP/1.1 over a TcpStream, so this test file needs no async client.
+/// Requests over plain HTTP/1.1 (the shared helper), plus what only this file needs.
 mod raw_http {
-    use ::reqwest::Url;
-    use std::io::{Read, Write};
-
-    /// One request; returns (status, raw header block, body).
-    pub fn request(
-        base: &str,
-        method: &str,
-        path: &str,
-        token: &str,
-        body: Option<&str>,
-    ) -> (u16, String, String) {
-        let url = Url::parse(base).expect("url");
-        let addr = format!(
-            "{}:{}",
-            url.host_str().expect("host"),
-            url.port().expect("port")
-        );
-        let mut s = std::net::TcpStream::connect(&addr).expect("connect");
-        let body = body.unwrap_or("");
-        write!(
-            s,
-            "{method} {}{path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            url.path(),
-            body.len()
-        )
-        .expect("write");
-        let mut resp = String::new();
-        s.read_to_string(&mut resp).expect("read");
-        let (head, rest) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
-        let status = head
-            .split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
-        (status, head.to_string(), rest.to_string())
-    }
+    pub use super::common::raw_http::request;
 
     /// Creates two users; returns their Location headers.
     pub fn create_two_users(base: &str, token: &str) -> Vec<String> {

@@ -118,10 +118,24 @@ impl Templates {
         env.add_function("members", |ids: Vec<minijinja::Value>| {
             minijinja::Value::from(
                 ids.into_iter()
-                    .map(|id| minijinja::Value::from_iter([("value", id)]))
+                    .map(|id| {
+                        minijinja::Value::from(std::collections::BTreeMap::from([("value", id)]))
+                    })
                     .collect::<Vec<_>>(),
             )
         });
+        // `tojson`, except that an undefined value is an error: it would be sent as null and
+        // hide a typo in the scenario (strict mode only catches undefined values printed bare).
+        env.add_filter(
+            "defined_json",
+            |v: minijinja::Value| -> Result<String, Error> {
+                if v.is_undefined() {
+                    return Err(Error::new(ErrorKind::UndefinedError, "undefined value"));
+                }
+                serde_json::to_string(&v)
+                    .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))
+            },
+        );
         Templates {
             env,
             run,
@@ -138,7 +152,7 @@ impl Templates {
                 let name = format!("#{}", self.compiled);
                 self.compiled += 1;
                 let (kind, source) = match whole_expression(s) {
-                    Some(expr) => (true, format!("{{{{ ({expr}) | tojson }}}}")),
+                    Some(expr) => (true, format!("{{{{ ({expr}) | defined_json }}}}")),
                     None => (false, s.clone()),
                 };
                 self.env
@@ -418,6 +432,32 @@ mod tests {
         assert!(t
             .render_str("{{ random_string(class='nope') }}", &scope)
             .is_err());
+    }
+
+    #[test]
+    fn compiled_values_render_like_interpreted_ones() {
+        let mut t = t();
+        let body = json!({
+            "userName": "{{ name }}",
+            "n": "{{ n + 1 }}",
+            "{{ key }}": ["x-{{ n }}", 7],
+            "members": "{{ members(ids[0:2]) }}"
+        });
+        let c = t.compile(&body).unwrap();
+        let mut scope = Map::new();
+        scope.insert("name".into(), json!("ann"));
+        scope.insert("n".into(), json!(3));
+        scope.insert("key".into(), json!("k"));
+        scope.insert("ids".into(), json!(["a", "b", "c"]));
+        let ctx = t.context_layers(&[&scope]);
+        assert_eq!(
+            t.render_compiled(&c, &ctx).unwrap(),
+            json!({"userName": "ann", "n": 4, "k": ["x-3", 7], "members": [{"value": "a"}, {"value": "b"}]})
+        );
+        let missing = t.compile(&json!("{{ nosuch }}")).unwrap();
+        assert!(t.render_compiled(&missing, &ctx).is_err());
+        let r = t.compile(&json!("{{ random_int(2, 2) }}")).unwrap();
+        assert_eq!(t.render_compiled(&r, &ctx).unwrap(), json!(2));
     }
 
     #[test]

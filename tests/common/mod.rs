@@ -2,6 +2,8 @@
 //! small SCIM client over reqwest.
 #![allow(dead_code)]
 
+pub mod raw_http;
+
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use scimtest::server::faults::{Fault, Faults};
@@ -170,4 +172,50 @@ pub fn wait_bounded(
     let stdout = String::from_utf8_lossy(&out_t.join().expect("stdout reader")).into_owned();
     let stderr = String::from_utf8_lossy(&err_t.join().expect("stderr reader")).into_owned();
     (status, stdout, stderr)
+}
+
+/// `scimtest serve --memory` on a free loopback port with `token` and `extra` flags, logging at
+/// `log_level`; returns the child, its base URL and everything it writes to stderr.
+pub fn serve_process(
+    token: &str,
+    extra: &[&str],
+    log_level: &str,
+) -> (
+    std::process::Child,
+    String,
+    std::sync::Arc<std::sync::Mutex<String>>,
+) {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scimtest"))
+        .args(["serve", "--memory", "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .env("SCIM_TOKEN", token)
+        .env("RUST_LOG", log_level)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let stderr = child.stderr.take().expect("piped");
+    let mut lines = BufReader::new(stderr).lines();
+    let base = loop {
+        let line = lines
+            .next()
+            .expect("server prints its address")
+            .expect("utf-8");
+        if let Some(rest) = line.split("listening at ").nth(1) {
+            break rest.split_whitespace().next().expect("url").to_string();
+        }
+    };
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = log.clone();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if let Ok(mut l) = sink.lock() {
+                l.push_str(&line);
+                l.push('\n');
+            }
+        }
+    });
+    (child, base, log)
 }
