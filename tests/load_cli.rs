@@ -183,7 +183,7 @@ fn error_thresholds_fail_against_a_failing_server_and_errors_are_broken_down() {
             "--duration",
             "2s",
             "--server-error-rate",
-            "0.3",
+            "0.1",
             "--threshold",
             "errors<1%",
         ],
@@ -193,10 +193,11 @@ fn error_thresholds_fail_against_a_failing_server_and_errors_are_broken_down() {
     assert_eq!(run.code, Some(1), "{}", run.explain());
     let r = run.report();
     let rate = r["errors"]["rate_percent"].as_f64().expect("rate");
-    assert!((15.0..=45.0).contains(&rate), "error rate {rate}");
+    assert!((4.0..=20.0).contains(&rate), "error rate {rate}");
     assert!(r["errors"]["by_status"]["503"].as_u64().unwrap_or(0) > 0, "{:#}", r["errors"]);
     assert_eq!(r["thresholds"][0]["passed"], false);
-    // Failed creates created nothing; the rest were all deleted.
+    // Failed creates created nothing; the rest were all deleted (deletes answered 503 are
+    // tried again).
     assert_eq!(r["cleanup"]["left_behind"], 0);
 
     let dir = tempfile::tempdir().expect("tempdir");

@@ -14,6 +14,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+/// Passes over what is left to delete (the first plus retries of temporary failures).
+const CLEANUP_PASSES: u32 = 8;
+/// Marks a failure worth another pass (5xx, 429, no answer).
+const RETRYABLE: &str = "(temporary) ";
+
 pub struct Ledger {
     path: PathBuf,
     file: Mutex<std::fs::File>,
@@ -151,37 +156,59 @@ impl Ledger {
         concurrency: usize,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> CleanupOutcome {
-        let pending = self.pending();
-        let total = pending.len();
-        let mut left = BTreeMap::new();
+        let total = self.pending().len();
+        let mut left: BTreeMap<String, String> = BTreeMap::new();
         let mut done = 0usize;
-        for chunk in pending.chunks(concurrency.max(1)) {
-            let futs = chunk.iter().map(|u| async move {
-                let r = match target.url(u) {
-                    Ok(url) => target
-                        .send("DELETE", url, &BTreeMap::new(), None, Auth::Default)
-                        .await
-                        .map_err(|e| e.to_string()),
-                    Err(e) => Err(e),
-                };
-                (u.clone(), r)
-            });
-            for (u, r) in futures::future::join_all(futs).await {
-                match r {
-                    Ok(resp) if (200..300).contains(&resp.status) || resp.status == 404 => {
-                        self.record_deleted(&u)
-                    }
-                    Ok(resp) => {
-                        left.insert(u, format!("DELETE answered {}", resp.status));
-                    }
-                    Err(e) => {
-                        left.insert(u, e);
+        // A server under load answers some deletes with 5xx or 429: those are tried again, a
+        // few passes with a growing pause; any other answer is final.
+        for pass in 0..CLEANUP_PASSES {
+            let pending: Vec<String> = self
+                .pending()
+                .into_iter()
+                .filter(|u| pass == 0 || left.get(u).is_some_and(|why| why.starts_with(RETRYABLE)))
+                .collect();
+            if pending.is_empty() {
+                break;
+            }
+            if pass > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis((100u64 << pass).min(2000))).await;
+            }
+            for chunk in pending.chunks(concurrency.max(1)) {
+                let futs = chunk.iter().map(|u| async move {
+                    let r = match target.url(u) {
+                        Ok(url) => target
+                            .send("DELETE", url, &BTreeMap::new(), None, Auth::Default)
+                            .await
+                            .map_err(|e| e.to_string()),
+                        Err(e) => Err(e),
+                    };
+                    (u.clone(), r)
+                });
+                for (u, r) in futures::future::join_all(futs).await {
+                    match r {
+                        Ok(resp) if (200..300).contains(&resp.status) || resp.status == 404 => {
+                            left.remove(&u);
+                            self.record_deleted(&u);
+                            done += 1;
+                            progress(done, total);
+                        }
+                        Ok(resp) if resp.status >= 500 || resp.status == 429 => {
+                            left.insert(u, format!("{RETRYABLE}DELETE answered {}", resp.status));
+                        }
+                        Ok(resp) => {
+                            left.insert(u, format!("DELETE answered {}", resp.status));
+                        }
+                        Err(e) => {
+                            left.insert(u, format!("{RETRYABLE}{e}"));
+                        }
                     }
                 }
-                done += 1;
-                progress(done, total);
             }
         }
+        let left: BTreeMap<String, String> = left
+            .into_iter()
+            .map(|(u, why)| (u, why.trim_start_matches(RETRYABLE).to_string()))
+            .collect();
         let created = self.created();
         let pending_after = self.pending();
         CleanupOutcome {

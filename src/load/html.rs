@@ -129,7 +129,11 @@ fn header(out: &mut String, r: &LoadReport) {
         );
     }
     if let Some(n) = r.merged_from {
-        dl_row(out, "Merged from", &format!("{n} shard reports"));
+        dl_row(
+            out,
+            "Merged from",
+            &format!("{n} shard report{}", if n == 1 { "" } else { "s" }),
+        );
     }
     out.push_str("</dl>\n</section>\n</header>\n");
 }
@@ -398,7 +402,7 @@ fn errors(out: &mut String, r: &LoadReport) {
     } else {
         // Most frequent first: the top rows are the ones worth reading.
         let mut rows: Vec<_> = e.rows.iter().collect();
-        rows.sort_by(|a, b| b.count.cmp(&a.count));
+        rows.sort_by_key(|r| std::cmp::Reverse(r.count));
         out.push_str(
             "<table>\n<tr><th>Transaction</th><th>Status</th><th>scimType</th><th>Reason</th><th class=\"n\">Count</th></tr>\n",
         );
@@ -584,9 +588,9 @@ fn line_chart(title: &str, y_label: &str, series: &[Series]) -> String {
     // Legend, right of the title.
     for (i, se) in series.iter().enumerate() {
         let x = LEFT + 140.0 + i as f64 * 120.0;
-        let _ = write!(
+        let _ = writeln!(
             s,
-            "<line class=\"line {}\" x1=\"{x}\" y1=\"12\" x2=\"{}\" y2=\"12\"/><text x=\"{}\" y=\"16\">{}</text>\n",
+            "<line class=\"line {}\" x1=\"{x}\" y1=\"12\" x2=\"{}\" y2=\"12\"/><text x=\"{}\" y=\"16\">{}</text>",
             se.class,
             x + 18.0,
             x + 24.0,
@@ -617,9 +621,9 @@ fn line_chart(title: &str, y_label: &str, series: &[Series]) -> String {
     for i in 0..=((y_top / y_step).round() as usize) {
         let v = i as f64 * y_step;
         let y = sy(v);
-        let _ = write!(
+        let _ = writeln!(
             s,
-            "<line class=\"grid\" x1=\"{LEFT}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>\n",
+            "<line class=\"grid\" x1=\"{LEFT}\" y1=\"{y:.1}\" x2=\"{:.1}\" y2=\"{y:.1}\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
             W - RIGHT,
             LEFT - 6.0,
             y + 4.0,
@@ -630,9 +634,9 @@ fn line_chart(title: &str, y_label: &str, series: &[Series]) -> String {
     for i in 0..=((x_top / x_step).round() as usize) {
         let v = i as f64 * x_step;
         let x = sx(v);
-        let _ = write!(
+        let _ = writeln!(
             s,
-            "<line class=\"axis\" x1=\"{x:.1}\" y1=\"{:.1}\" x2=\"{x:.1}\" y2=\"{:.1}\"/><text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>\n",
+            "<line class=\"axis\" x1=\"{x:.1}\" y1=\"{:.1}\" x2=\"{x:.1}\" y2=\"{:.1}\"/><text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
             TOP + plot_h,
             TOP + plot_h + 4.0,
             TOP + plot_h + 16.0,
@@ -783,7 +787,7 @@ fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
