@@ -380,9 +380,9 @@ pub fn load(args: crate::cli::LoadArgs) -> ExitCode {
     };
     match rt.block_on(load::run(&opts)) {
         Ok(result) => {
-            print!("{}", load::summary(&result.report));
+            print_quietly(&load::summary(&result.report));
             for p in &result.written {
-                println!("report: {}", p.display());
+                print_quietly(&format!("report: {}\n", p.display()));
             }
             if result.interrupted {
                 ExitCode::from(exit::INTERRUPTED)
@@ -449,11 +449,11 @@ fn load_merge(args: crate::cli::MergeArgs) -> ExitCode {
             return ExitCode::from(exit::USAGE);
         }
     };
-    print!("{}", load::summary(&merged));
+    print_quietly(&load::summary(&merged));
     match load::write_reports(&merged, &args.report_dir) {
         Ok(written) => {
             for p in written {
-                println!("report: {}", p.display());
+                print_quietly(&format!("report: {}\n", p.display()));
             }
         }
         Err(e) => {
@@ -466,4 +466,13 @@ fn load_merge(args: crate::cli::MergeArgs) -> ExitCode {
     } else {
         ExitCode::from(exit::CHECKS_FAILED)
     }
+}
+
+/// Writes to stdout, ignoring a closed pipe (`scimtest load … | head`): the exit code and the
+/// report files still carry the verdict.
+fn print_quietly(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
 }

@@ -105,8 +105,12 @@ fn configuration(target: &Target, w: &Workload) -> GooseConfiguration {
     }
     match (w.iterations, w.duration) {
         (Some(n), _) => c.iterations = Some(n),
-        (None, Some(d)) => c.run_time = Some(d.as_secs().max(1).to_string()),
-        (None, None) => c.run_time = Some("30".into()),
+        (None, d) => {
+            c.run_time = Some(d.map_or(30, |d| d.as_secs().max(1)).to_string());
+            // Count the ramp's requests too, so the report's requests match what was created
+            // (goose refuses this flag with iterations, where it does not reset anyway).
+            c.no_reset_metrics = true;
+        }
     }
     c.throttle_requests = w.rate;
     c.co_mitigation = Some(if w.open() {

@@ -276,6 +276,32 @@ mod tests {
     }
 
     #[test]
+    fn shape_errors_name_their_place() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let write = |name: &str, text: &str| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).expect("write");
+            p
+        };
+        let both = write(
+            "both.yaml",
+            "id: both\ntitle: t\nsteps:\n  - name: a\n    request: {method: GET, path: /Users}\nmix:\n  - {scenario: x}\n",
+        );
+        let e = load(&both).unwrap_err();
+        assert!(e[0].message.contains("not both"), "{}", e[0]);
+        let twice = write(
+            "twice.yaml",
+            "id: twice\ntitle: t\nsteps:\n  - name: a\n    request: {method: GET, path: /Users}\n  - name: a\n    request: {method: GET, path: /Users}\n",
+        );
+        let e = load(&twice).unwrap_err();
+        assert_eq!(e[0].line, 6, "{}", e[0]);
+        let mix = write("mix.yaml", "id: mix\ntitle: t\nmix:\n  - {scenario: nosuch}\n");
+        let e = load(&mix).unwrap_err();
+        assert!(e[0].message.contains("nosuch"), "{}", e[0]);
+        assert_eq!(e[0].line, 4);
+    }
+
+    #[test]
     fn the_shipped_scenarios_load() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("suites/load");
         let all = list(&dir);
@@ -292,6 +318,16 @@ mod tests {
         for (id, path) in all {
             let set = load(&path).unwrap_or_else(|e| panic!("{id}: {}", e[0]));
             assert_eq!(set.root.file.id.value, id, "id must match the file name");
+            // Templates and JSONPaths compile too.
+            let run = crate::exec::template::RunContext {
+                prefix: "scimtest-t".into(),
+                domain: "example.com".into(),
+                run_id: "t".into(),
+                base_url: "http://127.0.0.1:1/scim/v2".into(),
+            };
+            if let Err(e) = super::super::plan::compile(&set, run) {
+                panic!("{id}: {}", e[0]);
+            }
         }
     }
 }
