@@ -1,6 +1,8 @@
 //! Every acknowledged write survives `kill -9` of the server: create N users against a real
 //! `scimtest serve` process, SIGKILL it, start it again on the same database, find all N.
 
+mod common;
+
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -197,5 +199,84 @@ async fn kill_during_concurrent_writes_loses_no_acknowledged_write() {
     println!(
         "kill -9 during writes: {} acknowledged creates (+PATCHes) all survived",
         acked.len()
+    );
+}
+
+/// kill -9 of the server in the middle of a `scimtest load` run: every create the load journaled
+/// (its ledger records a URL only once the server answered 201) is there after a restart, and
+/// the load itself ends, bounded, reporting what it could not delete.
+#[test]
+fn kill_during_a_load_run_loses_no_acknowledged_create() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("load.db");
+    let reports = dir.path().join("reports");
+    let (mut server, base) = spawn(&db);
+    let load = Command::new(env!("CARGO_BIN_EXE_scimtest"))
+        .args([
+            "load",
+            "--url",
+            &base,
+            "--scenario",
+            "bulk-create",
+            "--users",
+            "4",
+        ])
+        .args([
+            "--duration",
+            "6s",
+            "--timeout",
+            "2s",
+            "--quiet",
+            "--report-dir",
+        ])
+        .arg(&reports)
+        .env("SCIM_TOKEN", TOKEN)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("load starts");
+    let ledger = reports.join("load-ledger.jsonl");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !std::fs::read_to_string(&ledger).is_ok_and(|t| t.matches("\"created\"").count() >= 300) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the load created nothing"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    // SIGKILL while the load is still writing.
+    server.kill().expect("kill -9");
+    server.wait().expect("reaped");
+    let (status, stdout, stderr) =
+        common::wait_bounded(load, std::time::Duration::from_secs(120), "load after kill");
+    assert_eq!(
+        status.code(),
+        Some(3),
+        "left behind → exit 3\n{stdout}\n{stderr}"
+    );
+
+    let text = std::fs::read_to_string(&ledger).expect("ledger");
+    let created: Vec<String> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| v["created"].as_str().map(String::from))
+        .collect();
+    assert!(created.len() >= 300);
+    let (mut server, base) = spawn(&db);
+    let missing: Vec<&String> = created
+        .iter()
+        .filter(|url| {
+            let path = url.split("/scim/v2").nth(1).expect("path under the base");
+            common::raw_http::request(&base, "GET", path, TOKEN, None).0 != 200
+        })
+        .collect();
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(
+        missing.is_empty(),
+        "{} of {} acknowledged creates lost: {:?}",
+        missing.len(),
+        created.len(),
+        &missing[..missing.len().min(5)]
     );
 }

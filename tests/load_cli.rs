@@ -73,7 +73,10 @@ impl Run {
 fn assert_clean(run: &Run, what: &str) {
     assert_eq!(run.code, Some(0), "{what}: {}", run.explain());
     let r = run.report();
-    assert!(r["requests"].as_u64().unwrap_or(0) > 0, "{what}: no requests\n{r:#}");
+    assert!(
+        r["requests"].as_u64().unwrap_or(0) > 0,
+        "{what}: no requests\n{r:#}"
+    );
     assert_eq!(r["failures"], 0, "{what}: failures\n{:#}", r["errors"]);
     assert_eq!(r["cleanup"]["left_behind"], 0, "{what}: {:#}", r["cleanup"]);
     assert_eq!(
@@ -122,7 +125,16 @@ fn every_scenario_runs_clean_against_scimtest_serve_and_leaves_nothing() {
     for s in SCENARIOS {
         let dir = tempfile::tempdir().expect("tempdir");
         let run = load(
-            &["--url", &base, "--scenario", s, "--users", "3", "--duration", "2s"],
+            &[
+                "--url",
+                &base,
+                "--scenario",
+                s,
+                "--users",
+                "3",
+                "--duration",
+                "2s",
+            ],
             dir.path(),
             Some(token),
         );
@@ -149,7 +161,12 @@ fn latency_thresholds_pass_and_fail_against_a_slow_server() {
         "40ms",
     ];
     let mut args = slow.to_vec();
-    args.extend(["--threshold", "p95<10ms", "--threshold", "p50<2s for create"]);
+    args.extend([
+        "--threshold",
+        "p95<10ms",
+        "--threshold",
+        "p50<2s for create",
+    ]);
     let run = load(&args, dir.path(), None);
     assert_eq!(run.code, Some(1), "{}", run.explain());
     let t = &run.report()["thresholds"];
@@ -194,7 +211,11 @@ fn error_thresholds_fail_against_a_failing_server_and_errors_are_broken_down() {
     let r = run.report();
     let rate = r["errors"]["rate_percent"].as_f64().expect("rate");
     assert!((4.0..=20.0).contains(&rate), "error rate {rate}");
-    assert!(r["errors"]["by_status"]["503"].as_u64().unwrap_or(0) > 0, "{:#}", r["errors"]);
+    assert!(
+        r["errors"]["by_status"]["503"].as_u64().unwrap_or(0) > 0,
+        "{:#}",
+        r["errors"]
+    );
     assert_eq!(r["thresholds"][0]["passed"], false);
     // Failed creates created nothing; the rest were all deleted (deletes answered 503 are
     // tried again).
@@ -241,9 +262,15 @@ fn the_open_model_holds_the_rate_and_says_what_is_adjusted() {
     let r = run.report();
     assert_eq!(r["model"]["kind"], "open");
     assert_eq!(r["model"]["co_mitigation"], "average");
-    assert!(!r["model"]["adjusted"].as_array().expect("adjusted").is_empty());
+    assert!(!r["model"]["adjusted"]
+        .as_array()
+        .expect("adjusted")
+        .is_empty());
     let rps = r["throughput_rps"].as_f64().expect("rps");
-    assert!((25.0..=48.0).contains(&rps), "held {rps}/s for a 40/s target");
+    assert!(
+        (25.0..=48.0).contains(&rps),
+        "held {rps}/s for a 40/s target"
+    );
     assert!(r["latency_measured_ms"]["p95"].as_f64().is_some());
 }
 
@@ -294,7 +321,9 @@ fn a_duration_bounds_a_run_given_iterations_too() {
 fn shards_create_disjoint_data_and_merge_into_one_report() {
     let token = "load-shard-token-8e2a";
     let (mut server, base, _log) = serve_process(token, &[], "warn");
-    let dirs: Vec<_> = (0..2).map(|_| tempfile::tempdir().expect("tempdir")).collect();
+    let dirs: Vec<_> = (0..2)
+        .map(|_| tempfile::tempdir().expect("tempdir"))
+        .collect();
     // Both shards at once against one server: any shared userName would be a 409.
     let runs: Vec<Run> = std::thread::scope(|s| {
         let handles: Vec<_> = dirs
@@ -325,7 +354,10 @@ fn shards_create_disjoint_data_and_merge_into_one_report() {
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("shard")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("shard"))
+            .collect()
     });
     for r in &runs {
         assert_clean(r, "shard");
@@ -349,7 +381,12 @@ fn shards_create_disjoint_data_and_merge_into_one_report() {
     )
     .expect("json");
     let parts: Vec<&Value> = runs.iter().map(Run::report).collect();
-    let sum = |k: &str| parts.iter().map(|p| p[k].as_u64().unwrap_or(0)).sum::<u64>();
+    let sum = |k: &str| {
+        parts
+            .iter()
+            .map(|p| p[k].as_u64().unwrap_or(0))
+            .sum::<u64>()
+    };
     assert_eq!(merged["requests"].as_u64(), Some(sum("requests")));
     assert_eq!(merged["merged_from"], 2);
     assert_eq!(merged["ended_by"], "merged");
@@ -362,7 +399,10 @@ fn shards_create_disjoint_data_and_merge_into_one_report() {
             .map(|t| t["measured"]["count"].as_u64().unwrap_or(0))
             .sum()
     };
-    assert_eq!(hist_total(&merged), hist_total(parts[0]) + hist_total(parts[1]));
+    assert_eq!(
+        hist_total(&merged),
+        hist_total(parts[0]) + hist_total(parts[1])
+    );
     assert_eq!(merged["thresholds"].as_array().map(Vec::len), Some(2));
     assert_eq!(merged["thresholds"][0]["judged_by"], "scimtest (merged)");
     assert!(out.path().join("load.html").is_file());
@@ -376,7 +416,15 @@ fn an_interrupt_stops_the_load_and_cleans_up() {
     let (mut server, base, _log) = serve_process(token, &["--latency", "20"], "warn");
     let dir = tempfile::tempdir().expect("tempdir");
     let child = Command::new(BIN)
-        .args(["load", "--url", &base, "--scenario", "bulk-create", "--users", "4"])
+        .args([
+            "load",
+            "--url",
+            &base,
+            "--scenario",
+            "bulk-create",
+            "--users",
+            "4",
+        ])
         .args(["--duration", "120s", "--quiet", "--report-dir"])
         .arg(dir.path())
         .env("SCIM_TOKEN", token)
@@ -398,13 +446,18 @@ fn an_interrupt_stops_the_load_and_cleans_up() {
         .success());
     let (status, stdout, stderr) = wait_bounded(child, Duration::from_secs(60), "interrupted load");
     assert_eq!(status.code(), Some(130), "{stdout}\n{stderr}");
-    let r: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("load.json")).expect("report"))
-            .expect("json");
+    let r: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("load.json")).expect("report"),
+    )
+    .expect("json");
     assert_eq!(r["ended_by"], "interrupted");
     assert_eq!(r["cleanup"]["left_behind"], 0);
     assert!(r["cleanup"]["created"].as_u64().unwrap_or(0) >= 20);
-    assert_eq!(count_users(&base, token), 0, "the interrupted load left users");
+    assert_eq!(
+        count_users(&base, token),
+        0,
+        "the interrupted load left users"
+    );
     let _ = server.kill();
     let _ = server.wait();
 }
@@ -418,15 +471,34 @@ fn bad_input_is_refused_before_anything_is_sent() {
         "id: typo\ntitle: t\nsteps:\n  - name: c\n    request: {method: POST, path: /Users}\n    expct: {status: 201}\n",
     )
     .expect("write");
-    let run = load(&["--scenario", bad.to_str().expect("utf-8")], dir.path(), None);
+    let run = load(
+        &["--scenario", bad.to_str().expect("utf-8")],
+        dir.path(),
+        None,
+    );
     assert_eq!(run.code, Some(2), "{}", run.explain());
     assert!(run.stderr.contains("typo.yaml:6:5"), "{}", run.stderr);
-    assert!(run.stderr.contains("expect"), "did you mean: {}", run.stderr);
+    assert!(
+        run.stderr.contains("expect"),
+        "did you mean: {}",
+        run.stderr
+    );
 
     for (args, needle) in [
         (vec!["--scenario", "bulk-creat"], "bulk-create"),
-        (vec!["--scenario", "bulk-create", "--threshold", "p95<fast"], "p95<fast"),
-        (vec!["--scenario", "bulk-create", "--threshold", "p95<1s for nosuch"], "nosuch"),
+        (
+            vec!["--scenario", "bulk-create", "--threshold", "p95<fast"],
+            "p95<fast",
+        ),
+        (
+            vec![
+                "--scenario",
+                "bulk-create",
+                "--threshold",
+                "p95<1s for nosuch",
+            ],
+            "nosuch",
+        ),
         (vec!["--scenario", "bulk-create", "--shard", "3/2"], "shard"),
     ] {
         let run = load(&args, dir.path(), None);
@@ -445,7 +517,16 @@ fn an_unreachable_target_exits_3() {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("http://127.0.0.1:{port}/scim/v2");
     let run = load(
-        &["--url", &url, "--scenario", "bulk-create", "--duration", "2s", "--timeout", "2s"],
+        &[
+            "--url",
+            &url,
+            "--scenario",
+            "bulk-create",
+            "--duration",
+            "2s",
+            "--timeout",
+            "2s",
+        ],
         dir.path(),
         Some("t0k3n-unreachable"),
     );

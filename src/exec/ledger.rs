@@ -171,7 +171,8 @@ impl Ledger {
                 break;
             }
             if pass > 0 {
-                tokio::time::sleep(std::time::Duration::from_millis((100u64 << pass).min(2000))).await;
+                tokio::time::sleep(std::time::Duration::from_millis((100u64 << pass).min(2000)))
+                    .await;
             }
             for chunk in pending.chunks(concurrency.max(1)) {
                 let futs = chunk.iter().map(|u| async move {

@@ -290,8 +290,9 @@ fn build_report(
         transactions.push(TransactionRow {
             name: step.name.clone(),
             method: step.method.to_string(),
-            requests: (agg.success_count + agg.fail_count) as u64,
-            failures: agg.fail_count as u64,
+            // goose counts its synthetic samples as requests; these count what was sent.
+            requests: agg.raw_data.counter as u64,
+            failures: (agg.fail_count as u64).min(agg.raw_data.counter as u64),
             throughput_rps: 0.0,
             latency_ms: Default::default(),
             measured: Timing::from_goose(&agg.raw_data),
@@ -396,7 +397,7 @@ fn build_report(
                 rule: r.text.clone(),
                 scope: r.scope(),
                 observed: g.map_or("not judged".into(), |g| g.observed.clone()),
-                value: g.and_then(|g| g.value),
+                value: g.and_then(|g| g.value).map(stats::round3),
                 passed: g.is_some_and(|g| g.passed),
                 aborted: g.is_some_and(|g| g.aborted),
                 judged_by: "goose".into(),

@@ -316,6 +316,12 @@ pub fn merge(
                 out.format_version, r.format_version
             ));
         }
+        if r.model.kind != out.model.kind {
+            return Err(format!(
+                "a {} model report and a {} model report cannot be merged (their latencies mean different things)",
+                out.model.kind, r.model.kind
+            ));
+        }
         if r.scenario != out.scenario {
             return Err(format!(
                 "scenario {:?} and {:?} cannot be merged (different loads)",
@@ -329,12 +335,14 @@ pub fn merge(
                 Some(y) => {
                     y.requests += x.requests;
                     y.failures += x.failures;
-                    y.measured.merge(&x.measured);
-                    match (&mut y.adjusted, &x.adjusted) {
-                        (Some(a), Some(b)) => a.merge(b),
-                        (None, Some(b)) => y.adjusted = Some(b.clone()),
-                        _ => {}
+                    // A side without adjusted figures had no synthetic samples: its
+                    // measured ones are its adjusted ones.
+                    if y.adjusted.is_some() || x.adjusted.is_some() {
+                        let mut a = y.adjusted.take().unwrap_or_else(|| y.measured.clone());
+                        a.merge(x.adjusted.as_ref().unwrap_or(&x.measured));
+                        y.adjusted = Some(a);
                     }
+                    y.measured.merge(&x.measured);
                     for (k, c) in x.statuses {
                         *y.statuses.entry(k).or_default() += c;
                     }
@@ -453,7 +461,8 @@ pub fn junit(report: &LoadReport) -> Result<Vec<u8>, String> {
     use crate::report::junit::attr;
     use junit_report::{Duration as JDuration, ReportBuilder, TestCase, TestSuiteBuilder};
     let class = attr(&format!("load.{}", report.scenario));
-    let duration = JDuration::seconds_f64(report.duration_s);
+    // The run's time goes on the suite once, not on every threshold testcase.
+    let duration = JDuration::ZERO;
     let mut cases = Vec::new();
     for v in &report.thresholds {
         let name = attr(&format!("threshold {} ({})", v.rule, v.scope));

@@ -295,7 +295,10 @@ mod tests {
         );
         let e = load(&twice).unwrap_err();
         assert_eq!(e[0].line, 6, "{}", e[0]);
-        let mix = write("mix.yaml", "id: mix\ntitle: t\nmix:\n  - {scenario: nosuch}\n");
+        let mix = write(
+            "mix.yaml",
+            "id: mix\ntitle: t\nmix:\n  - {scenario: nosuch}\n",
+        );
         let e = load(&mix).unwrap_err();
         assert!(e[0].message.contains("nosuch"), "{}", e[0]);
         assert_eq!(e[0].line, 4);

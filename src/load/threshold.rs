@@ -50,7 +50,7 @@ pub struct Verdict {
     pub passed: bool,
     /// This rule failing stopped the run (`--abort-on-fail`).
     pub aborted: bool,
-    /// Who judged: `goose` (live run, measured times), `scimtest` (a merged report), or
+    /// Who judged: `goose` (live run, measured times), `scimtest (merged)` (a merged report), or
     /// `scimtest (adjusted)` (latency adjusted for coordinated omission failed a rule goose
     /// passed on measured times).
     pub judged_by: String,
