@@ -565,3 +565,81 @@ fn the_token_never_appears_in_output_or_reports() {
     let _ = server.kill();
     let _ = server.wait();
 }
+
+#[test]
+fn a_second_interrupt_leaves_the_ledger_for_scimtest_cleanup() {
+    let token = "load-sigint2-token-77d0";
+    // Every request takes 50 ms and cleanup deletes one at a time: it is still going when the
+    // second interrupt comes.
+    let (mut server, base, _log) = serve_process(token, &["--latency", "50"], "warn");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let child = Command::new(BIN)
+        .args([
+            "load",
+            "--url",
+            &base,
+            "--scenario",
+            "bulk-create",
+            "--users",
+            "4",
+        ])
+        .args([
+            "--duration",
+            "120s",
+            "--cleanup-concurrency",
+            "1",
+            "--quiet",
+        ])
+        .arg("--report-dir")
+        .arg(dir.path())
+        .env("SCIM_TOKEN", token)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("load starts");
+    let ledger = dir.path().join("load-ledger.jsonl");
+    let pid = child.id().to_string();
+    let wait_for = |needle: &str, count: usize| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while !std::fs::read_to_string(&ledger).is_ok_and(|t| t.matches(needle).count() >= count) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {needle} in the ledger"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    let interrupt = || {
+        assert!(Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .expect("kill")
+            .success());
+    };
+    wait_for("\"created\"", 40);
+    interrupt();
+    wait_for("\"deleted\"", 3);
+    interrupt();
+    let (status, stdout, stderr) =
+        wait_bounded(child, Duration::from_secs(60), "twice interrupted");
+    assert_eq!(status.code(), Some(130), "{stdout}\n{stderr}");
+    assert!(stderr.contains("scimtest cleanup --ledger"), "{stderr}");
+    assert!(
+        count_users(&base, token) > 0,
+        "cleanup was abandoned, users remain"
+    );
+
+    let cleanup = Command::new(BIN)
+        .args(["cleanup", "--url", &base, "--ledger"])
+        .arg(&ledger)
+        .env("SCIM_TOKEN", token)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cleanup starts");
+    let (status, stdout, stderr) = wait_bounded(cleanup, Duration::from_secs(120), "cleanup");
+    assert_eq!(status.code(), Some(0), "{stdout}\n{stderr}");
+    assert_eq!(count_users(&base, token), 0, "scimtest cleanup left users");
+    let _ = server.kill();
+    let _ = server.wait();
+}

@@ -130,6 +130,19 @@ fn configuration(target: &Target, w: &Workload) -> GooseConfiguration {
 
 /// Runs the attack to its end (iterations, duration, or the killswitch: Ctrl-C or a threshold).
 pub async fn execute(shared: Arc<Shared>, w: &Workload) -> Result<Outcome, String> {
+    // goose keeps its killswitch and metrics channels in process-wide state: one attack at a
+    // time per process.
+    static RUNNING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    struct Running;
+    impl Drop for Running {
+        fn drop(&mut self) {
+            RUNNING.store(false, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+    if RUNNING.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        return Err("another load is running in this process; goose runs one at a time".into());
+    }
+    let _running = Running;
     let config = configuration(&shared.target, w);
     let mut attack = GooseAttack::initialize_with_config(config)
         .map_err(|e| format!("goose: {e}"))?
