@@ -643,3 +643,55 @@ fn a_second_interrupt_leaves_the_ledger_for_scimtest_cleanup() {
     let _ = server.kill();
     let _ = server.wait();
 }
+
+#[test]
+fn throttled_requests_are_counted_with_their_retry_after() {
+    let token = "load-429-token-0a4e";
+    // More than 10 requests a second get 429 with Retry-After as an HTTP date.
+    let (mut server, base, _log) =
+        serve_process(token, &["--fault", "retry-after-http-date"], "warn");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = load(
+        &[
+            "--url",
+            &base,
+            "--scenario",
+            "bulk-create",
+            "--users",
+            "2",
+            "--duration",
+            "2s",
+            "--threshold",
+            "errors<1%",
+        ],
+        dir.path(),
+        Some(token),
+    );
+    assert_eq!(run.code, Some(1), "{}", run.explain());
+    let e = &run.report()["errors"];
+    let throttled = e["by_status"]["429"].as_u64().expect("429s counted");
+    assert_eq!(
+        e["rate_limited"]["count"].as_u64(),
+        Some(throttled),
+        "{e:#}"
+    );
+    assert_eq!(e["rate_limited"]["without_retry_after"], 0, "{e:#}");
+    let max = e["rate_limited"]["retry_after_s_max"]
+        .as_f64()
+        .expect("Retry-After read");
+    assert!((0.0..=5.0).contains(&max), "{e:#}");
+    assert!(
+        run.stdout.contains("429 Too Many Requests"),
+        "{}",
+        run.stdout
+    );
+    // Cleanup's deletes were throttled too; they are tried again until they land.
+    assert_eq!(
+        run.report()["cleanup"]["left_behind"],
+        0,
+        "{:#}",
+        run.report()["cleanup"]
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+}
