@@ -143,16 +143,23 @@ fn is_loopback(url: &str) -> bool {
 }
 
 pub fn lint(args: LintArgs) -> ExitCode {
+    let load_errors = crate::load::check_dir(&args.path.join("load"));
+    let scenarios = crate::load::scenario::list(&args.path.join("load")).len();
     match runner::load_and_check(&args.path, &args.profile) {
-        Ok((_, suites, _)) => {
+        Ok((_, suites, _)) if load_errors.is_empty() => {
             let tests: usize = suites.iter().map(|s| s.suite.tests.len()).sum();
             println!(
-                "{} suite file(s), {tests} test(s): no problems",
+                "{} suite file(s), {tests} test(s), {scenarios} load scenario(s): no problems",
                 suites.len()
             );
             ExitCode::from(exit::OK)
         }
-        Err(RunError::Suites(errors)) => {
+        Ok(_) => {
+            print_suite_errors(&load_errors);
+            ExitCode::from(exit::USAGE)
+        }
+        Err(RunError::Suites(mut errors)) => {
+            errors.extend(load_errors);
             print_suite_errors(&errors);
             ExitCode::from(exit::USAGE)
         }

@@ -71,6 +71,29 @@ pub struct LoadResult {
     pub written: Vec<PathBuf>,
 }
 
+/// Every problem in the load scenarios of `dir` (shape, templates, JSONPaths), for `scimtest
+/// lint`: what `scimtest load` would refuse before sending anything.
+pub fn check_dir(dir: &std::path::Path) -> Vec<SuiteError> {
+    let mut errors = Vec::new();
+    for (_, path) in scenario::list(dir) {
+        match scenario::load(&path) {
+            Ok(set) => {
+                let run = RunContext {
+                    prefix: "scimtest-lint".into(),
+                    domain: "example.com".into(),
+                    run_id: "lint".into(),
+                    base_url: "http://127.0.0.1/scim/v2".into(),
+                };
+                if let Err(e) = plan::compile(&set, run) {
+                    errors.extend(e);
+                }
+            }
+            Err(e) => errors.extend(e),
+        }
+    }
+    errors
+}
+
 /// Where the run is, for what a signal does: stop the attack, or abandon cleanup.
 const PHASE_ATTACK: u8 = 0;
 const PHASE_CLEANUP: u8 = 1;
