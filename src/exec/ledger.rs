@@ -27,10 +27,12 @@ pub struct Ledger {
     entries: Mutex<Entries>,
 }
 
+/// Each URL is held once, shared by the list and the index (a load run keeps tens of
+/// thousands).
 #[derive(Default)]
 struct Entries {
-    list: Vec<(String, bool)>,
-    index: std::collections::HashMap<String, usize>,
+    list: Vec<(std::sync::Arc<str>, bool)>,
+    index: std::collections::HashMap<std::sync::Arc<str>, usize>,
 }
 
 impl Entries {
@@ -39,8 +41,9 @@ impl Entries {
         if self.index.contains_key(url) {
             return false;
         }
-        self.index.insert(url.to_string(), self.list.len());
-        self.list.push((url.to_string(), false));
+        let url: std::sync::Arc<str> = url.into();
+        self.index.insert(url.clone(), self.list.len());
+        self.list.push((url, false));
         true
     }
 
@@ -104,11 +107,12 @@ impl Ledger {
     }
 
     fn append(&self, line: Value) {
+        // One write per line (formatted first), before the run goes on, so a crash right after
+        // a create still leaves the URL on disk.
+        let mut text = line.to_string();
+        text.push('\n');
         let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        // The journal is written and flushed before the run goes on, so a crash right after a
-        // create still leaves the URL on disk.
-        let _ = writeln!(f, "{line}");
-        let _ = f.flush();
+        let _ = f.write_all(text.as_bytes());
     }
 
     pub fn record_created(&self, url: &str) {
@@ -136,7 +140,7 @@ impl Ledger {
             .iter()
             .rev()
             .filter(|(_, d)| !d)
-            .map(|(u, _)| u.clone())
+            .map(|(u, _)| u.to_string())
             .collect()
     }
 
