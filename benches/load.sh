@@ -48,8 +48,9 @@ need /usr/bin/time time
 export PATH="$PATH:/usr/sbin"
 case " $PARTS " in *" trivial "* | *" memory "*) need nginx nginx-light ;; esac
 
-cargo build --release --quiet
+cargo build --release --quiet --bin scimtest --example goose_bare
 BIN=target/release/scimtest
+GOOSE_BARE=target/release/examples/goose_bare
 WORK=$(mktemp -d)
 RESULTS="$WORK/results.tsv"
 : >"$RESULTS"
@@ -246,13 +247,19 @@ case " $PARTS " in *" trivial "*)
   start_nginx
   for rnd in $(seq 1 "$ROUNDS"); do
     echo " round $rnd ($(order "$rnd" | sed 's/ / then /'))"
-    for tool in $(order "$rnd"); do
+    for tool in $(order "$rnd") goose; do
       out="$WORK/trivial-$tool-$rnd"
       quiet
       b0=$(busy); n0=$(ticks "$NGINX_PID")
       if [ "$tool" = wrk ]; then
         BENCH_OUT="$out.json" timeout -s KILL $((DURATION + 60)) /usr/bin/time -f '%U %S' -o "$out.time" \
           wrk -t"$THREADS" -c"$USERS" -d"${DURATION}s" -s benches/load-get.lua "$NGINX_URL/ok" >/dev/null
+        json="$out.json"
+      elif [ "$tool" = goose ]; then
+        # goose alone (examples/goose_bare.rs): the ceiling scimtest's bare GET is held to.
+        GOOSE_BARE_URL="$NGINX_URL/ok" GOOSE_BARE_USERS="$USERS" GOOSE_BARE_SECS="$DURATION" \
+          GOOSE_BARE_OUT="$out.json" timeout -s KILL $((DURATION + 60)) \
+          /usr/bin/time -f '%U %S' -o "$out.time" "$GOOSE_BARE" >/dev/null
         json="$out.json"
       else
         # Nothing is created, so the whole process is the attack (no cleanup).
@@ -345,6 +352,10 @@ for part, label, goal in (("create", "bulk-create vs `scimtest serve --memory`",
     other = max(100 * float(r[13]) / (float(r[6]) * cores) for r in w + s)
     print(f"| {label}: other processes' CPU, worst run | | {other:.0f}% of the machine | | ≈ 0 |")
     print(f"| {label}: errors (wrk / scimtest), users left behind | {sum(int(r[9]) for r in w)} | {sum(int(r[9]) for r in s)}, {sum(int(r[10]) for r in s)} left | | 0 |")
+    g = pick(part, "goose")
+    if g:
+        print(f"| {label}: goose alone (examples/goose_bare.rs), req/s | {f(med(w, 4))} | goose {f(med(g, 4))} | goose/wrk **{ratio(med(g, 4), med(w, 4))}**, scimtest/goose **{ratio(med(s, 4), med(g, 4))}** | scimtest/goose ≥ 1 |")
+        print(f"| {label}: goose alone, generator CPU µs/request | | goose {f(med(g, 11), '{:.1f}')} | | |")
 mem = [r for r in rows if r[0] == "memory"]
 if len(mem) == 2 and os.path.exists(hwm_file):
     (a, b), (ha, hb) = mem, [int(x) / 1024 for x in open(hwm_file).read().split()]

@@ -36,6 +36,18 @@ pub struct Templates {
     compiled: usize,
 }
 
+impl Compiled {
+    /// Whether rendering it needs no context (no template anywhere inside).
+    pub fn is_literal(&self) -> bool {
+        match self {
+            Compiled::Literal(_) => true,
+            Compiled::Expr(_) | Compiled::Interp(_) => false,
+            Compiled::Array(a) => a.iter().all(Compiled::is_literal),
+            Compiled::Object(o) => o.iter().all(|(k, v)| k.is_literal() && v.is_literal()),
+        }
+    }
+}
+
 /// A JSON value with its template strings compiled (see [`Templates::compile`]).
 #[derive(Debug, Clone)]
 pub enum Compiled {

@@ -326,9 +326,13 @@ async fn run_step(
         if i > 0 && goose::is_killswitch_triggered() {
             break;
         }
-        let mut ctx_vars = Map::new();
-        ctx_vars.insert("i".into(), Value::from(i));
-        let ctx = t.context_layers(&[&vu.life, &vu.iter, &ctx_vars]);
+        let ctx = if step.literal {
+            minijinja::Value::UNDEFINED
+        } else {
+            let mut ctx_vars = Map::new();
+            ctx_vars.insert("i".into(), Value::from(i));
+            t.context_layers(&[&vu.life, &vu.iter, &ctx_vars])
+        };
         let prepared = match prepare(sh, step, &ctx) {
             Ok(Some(p)) => p,
             Ok(None) => return Ok(()),
@@ -539,8 +543,17 @@ fn prepare(
             other => return Err(format!("`when` must be true or false, got {other}")),
         }
     }
-    let path = t.render_compiled_string(&step.path, ctx)?;
-    let mut url = sh.target.url(&path)?;
+    let mut url = if step.literal && step.query.is_empty() {
+        match step.fixed_url.get() {
+            Some(u) => u.clone(),
+            None => {
+                let u = sh.target.url(&t.render_compiled_string(&step.path, ctx)?)?;
+                step.fixed_url.get_or_init(|| u).clone()
+            }
+        }
+    } else {
+        sh.target.url(&t.render_compiled_string(&step.path, ctx)?)?
+    };
     if !step.query.is_empty() {
         let mut pairs = url.query_pairs_mut();
         for (k, c) in &step.query {

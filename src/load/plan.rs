@@ -25,6 +25,10 @@ pub struct StepPlan {
     /// `None`: any 2xx.
     pub status: Option<StatusSpec>,
     pub captures: Vec<CapturePlan>,
+    /// No template anywhere in the request: no per-request context is built.
+    pub literal: bool,
+    /// The URL of a literal path without query, resolved once on first use.
+    pub fixed_url: std::sync::OnceLock<reqwest::Url>,
 }
 
 pub struct CapturePlan {
@@ -206,7 +210,15 @@ fn compile_step(
             append,
         });
     }
+    let literal = path.is_literal()
+        && when.as_ref().is_none_or(Compiled::is_literal)
+        && query.iter().all(|(_, c)| c.is_literal())
+        && headers.iter().all(|(_, c)| c.is_literal())
+        && body.as_ref().is_none_or(Compiled::is_literal)
+        && raw_body.as_ref().is_none_or(Compiled::is_literal);
     Ok(StepPlan {
+        literal,
+        fixed_url: std::sync::OnceLock::new(),
         name: format!("{prefix}{}", step.name.value),
         method,
         when,
