@@ -205,7 +205,7 @@ pub fn cleanup(args: CleanupArgs) -> ExitCode {
         Ok(r) => r,
         Err(c) => return c,
     };
-    let pending = ledger.pending().len();
+    let pending = ledger.pending_count();
     let bar = indicatif::ProgressBar::new(pending as u64);
     let outcome = rt.block_on(ledger.cleanup(&target, 4, &|done, _| bar.set_position(done as u64)));
     bar.finish_and_clear();

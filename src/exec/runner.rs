@@ -305,7 +305,7 @@ async fn run_against(
 
     // Clean up everything the run created.
     emit(RunEvent::CleanupStarted {
-        resources: shared.ledger.pending().len(),
+        resources: shared.ledger.pending_count(),
     });
     let outcome = shared.ledger.cleanup(&shared.target, 4, &|_, _| {}).await;
     let cleanup = CleanupSummary {

@@ -267,9 +267,11 @@ async fn run_against(
         created: cleaned.created as u64,
         deleted: cleaned.deleted as u64,
         left_behind: cleaned.left_behind.len() as u64,
+        // The count is exact; the list stops at 1,000 (the ledger has them all).
         left_behind_urls: cleaned
             .left_behind
             .iter()
+            .take(1000)
             .map(|u| shared.target.redact(u))
             .collect(),
         ledger: Some(ledger_path.display().to_string()),
@@ -440,7 +442,7 @@ fn build_report(
 
 /// Deletes everything the load created, a bounded number at a time, with progress.
 async fn cleanup(shared: &Shared, opts: &LoadOptions) -> crate::exec::ledger::CleanupOutcome {
-    let total = shared.ledger.pending().len();
+    let total = shared.ledger.pending_count();
     let bar = if opts.progress && total > 0 {
         let b = indicatif::ProgressBar::new(total as u64);
         b.set_style(
