@@ -211,39 +211,14 @@ fn kill_during_a_load_run_loses_no_acknowledged_create() {
     let db = dir.path().join("load.db");
     let reports = dir.path().join("reports");
     let (mut server, base) = spawn(&db);
-    let load = Command::new(env!("CARGO_BIN_EXE_scimtest"))
-        .args([
-            "load",
-            "--url",
-            &base,
-            "--scenario",
-            "bulk-create",
-            "--users",
-            "4",
-        ])
-        .args([
-            "--duration",
-            "6s",
-            "--timeout",
-            "2s",
-            "--quiet",
-            "--report-dir",
-        ])
-        .arg(&reports)
-        .env("SCIM_TOKEN", TOKEN)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("load starts");
+    let load = common::spawn_bulk_load(
+        &base,
+        TOKEN,
+        &reports,
+        &["--duration", "6s", "--timeout", "2s"],
+    );
     let ledger = reports.join("load-ledger.jsonl");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while !std::fs::read_to_string(&ledger).is_ok_and(|t| t.matches("\"created\"").count() >= 300) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the load created nothing"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    common::wait_for_ledger(&ledger, "\"created\"", 300);
     // SIGKILL while the load is still writing.
     server.kill().expect("kill -9");
     server.wait().expect("reaped");

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{raw_http, serve_process, wait_bounded};
+use common::{raw_http, serve_process, spawn_bulk_load, wait_bounded, wait_for_ledger};
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -415,29 +415,9 @@ fn an_interrupt_stops_the_load_and_cleans_up() {
     let token = "load-sigint-token-41c9";
     let (mut server, base, _log) = serve_process(token, &["--latency", "20"], "warn");
     let dir = tempfile::tempdir().expect("tempdir");
-    let child = Command::new(BIN)
-        .args([
-            "load",
-            "--url",
-            &base,
-            "--scenario",
-            "bulk-create",
-            "--users",
-            "4",
-        ])
-        .args(["--duration", "120s", "--quiet", "--report-dir"])
-        .arg(dir.path())
-        .env("SCIM_TOKEN", token)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("load starts");
+    let child = spawn_bulk_load(&base, token, dir.path(), &["--duration", "120s"]);
     let ledger = dir.path().join("load-ledger.jsonl");
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while !std::fs::read_to_string(&ledger).is_ok_and(|t| t.matches("created").count() >= 20) {
-        assert!(std::time::Instant::now() < deadline, "nothing created");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_ledger(&ledger, "\"created\"", 20);
     let pid = child.id().to_string();
     assert!(Command::new("kill")
         .args(["-INT", &pid])
@@ -573,42 +553,14 @@ fn a_second_interrupt_leaves_the_ledger_for_scimtest_cleanup() {
     // second interrupt comes.
     let (mut server, base, _log) = serve_process(token, &["--latency", "50"], "warn");
     let dir = tempfile::tempdir().expect("tempdir");
-    let child = Command::new(BIN)
-        .args([
-            "load",
-            "--url",
-            &base,
-            "--scenario",
-            "bulk-create",
-            "--users",
-            "4",
-        ])
-        .args([
-            "--duration",
-            "120s",
-            "--cleanup-concurrency",
-            "1",
-            "--quiet",
-        ])
-        .arg("--report-dir")
-        .arg(dir.path())
-        .env("SCIM_TOKEN", token)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("load starts");
+    let child = spawn_bulk_load(
+        &base,
+        token,
+        dir.path(),
+        &["--duration", "120s", "--cleanup-concurrency", "1"],
+    );
     let ledger = dir.path().join("load-ledger.jsonl");
     let pid = child.id().to_string();
-    let wait_for = |needle: &str, count: usize| {
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        while !std::fs::read_to_string(&ledger).is_ok_and(|t| t.matches(needle).count() >= count) {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "no {needle} in the ledger"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    };
     let interrupt = || {
         assert!(Command::new("kill")
             .args(["-INT", &pid])
@@ -616,9 +568,9 @@ fn a_second_interrupt_leaves_the_ledger_for_scimtest_cleanup() {
             .expect("kill")
             .success());
     };
-    wait_for("\"created\"", 40);
+    wait_for_ledger(&ledger, "\"created\"", 40);
     interrupt();
-    wait_for("\"deleted\"", 3);
+    wait_for_ledger(&ledger, "\"deleted\"", 3);
     interrupt();
     let (status, stdout, stderr) =
         wait_bounded(child, Duration::from_secs(60), "twice interrupted");

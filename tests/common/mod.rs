@@ -219,3 +219,47 @@ pub fn serve_process(
     });
     (child, base, log)
 }
+
+/// `scimtest load --url BASE --scenario bulk-create --users 4 --quiet --report-dir DIR` plus
+/// `extra`, with `token` in SCIM_TOKEN and its output piped (for `wait_bounded`).
+pub fn spawn_bulk_load(
+    base: &str,
+    token: &str,
+    dir: &std::path::Path,
+    extra: &[&str],
+) -> std::process::Child {
+    use std::process::{Command, Stdio};
+    Command::new(env!("CARGO_BIN_EXE_scimtest"))
+        .args([
+            "load",
+            "--url",
+            base,
+            "--scenario",
+            "bulk-create",
+            "--users",
+            "4",
+        ])
+        .args(extra)
+        .arg("--quiet")
+        .arg("--report-dir")
+        .arg(dir)
+        .env("SCIM_TOKEN", token)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("load starts")
+}
+
+/// Waits until the load ledger at `path` holds `needle` (`"created"`, `"deleted"`) `count`
+/// times; a minute at most, then the test fails.
+pub fn wait_for_ledger(path: &std::path::Path, needle: &str, count: usize) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !std::fs::read_to_string(path).is_ok_and(|t| t.matches(needle).count() >= count) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} never held {needle} {count} times",
+            path.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
