@@ -25,30 +25,10 @@ fn root() -> PathBuf {
 }
 
 fn validator() -> jsonschema::Validator {
-    let path = root().join("schemas/load-report.schema.json");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    let doc: Value = serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()));
-    if let Err(e) = jsonschema::meta::validate(&doc) {
-        panic!("schemas/load-report.schema.json is not a valid JSON Schema: {e}");
-    }
-    jsonschema::draft202012::new(&doc)
-        .unwrap_or_else(|e| panic!("schemas/load-report.schema.json does not compile: {e}"))
+    common::schema_validator("schemas/load-report.schema.json")
 }
 
-/// Every violation as `<instance path>: <message>`, empty when valid.
-fn violations(v: &jsonschema::Validator, instance: &Value) -> Vec<String> {
-    v.iter_errors(instance)
-        .map(|e| {
-            let at = e.instance_path().as_str().to_string();
-            format!(
-                "{}: {e}",
-                if at.is_empty() { "(root)" } else { at.as_str() }
-            )
-        })
-        .collect()
-}
+use common::violations;
 
 fn assert_valid(v: &jsonschema::Validator, report: &Value, what: &str) {
     let errs = violations(v, report);

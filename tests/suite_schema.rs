@@ -11,6 +11,8 @@
 //!
 //! No network: the schema is compiled with the `jsonschema` crate without its resolvers.
 
+mod common;
+
 use scimtest::exec::schema_check::SchemaSet;
 use scimtest::exec::template::{RunContext, Templates};
 use scimtest::server::faults::Fault;
@@ -25,33 +27,14 @@ fn root() -> PathBuf {
 }
 
 fn schema_document() -> Value {
-    let path = root().join("schemas/suite.schema.json");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+    common::schema_document("schemas/suite.schema.json")
 }
 
 fn validator() -> jsonschema::Validator {
-    let doc = schema_document();
-    if let Err(e) = jsonschema::meta::validate(&doc) {
-        panic!("schemas/suite.schema.json is not a valid JSON Schema: {e}");
-    }
-    jsonschema::draft202012::new(&doc)
-        .unwrap_or_else(|e| panic!("schemas/suite.schema.json does not compile: {e}"))
+    common::schema_validator("schemas/suite.schema.json")
 }
 
-/// Every violation as `<instance path>: <message>`, empty when valid.
-fn violations(v: &jsonschema::Validator, instance: &Value) -> Vec<String> {
-    v.iter_errors(instance)
-        .map(|e| {
-            let at = e.instance_path().as_str().to_string();
-            format!(
-                "{}: {e}",
-                if at.is_empty() { "(root)" } else { at.as_str() }
-            )
-        })
-        .collect()
-}
+use common::violations;
 
 fn yaml_to_json(source: &str) -> Value {
     serde_saphyr::from_str::<Value>(source).unwrap_or_else(|e| panic!("not YAML: {e}\n{source}"))

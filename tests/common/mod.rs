@@ -263,3 +263,34 @@ pub fn wait_for_ledger(path: &std::path::Path, needle: &str, count: usize) {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
+
+/// A JSON Schema under `schemas/` (e.g. `schemas/suite.schema.json`) as a document.
+pub fn schema_document(rel: &str) -> serde_json::Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+}
+
+/// The validator of a schema under `schemas/`, after checking it against the 2020-12
+/// meta-schema (no network: jsonschema resolves nothing remote).
+pub fn schema_validator(rel: &str) -> jsonschema::Validator {
+    let doc = schema_document(rel);
+    if let Err(e) = jsonschema::meta::validate(&doc) {
+        panic!("{rel} is not a valid JSON Schema: {e}");
+    }
+    jsonschema::draft202012::new(&doc).unwrap_or_else(|e| panic!("{rel} does not compile: {e}"))
+}
+
+/// Every violation as `<instance path>: <message>`, empty when valid.
+pub fn violations(v: &jsonschema::Validator, instance: &serde_json::Value) -> Vec<String> {
+    v.iter_errors(instance)
+        .map(|e| {
+            let at = e.instance_path().as_str().to_string();
+            format!(
+                "{}: {e}",
+                if at.is_empty() { "(root)" } else { at.as_str() }
+            )
+        })
+        .collect()
+}
