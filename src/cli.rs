@@ -110,7 +110,7 @@ pub struct LoadArgs {
     /// Embedded server only: add this latency to every response (e.g. 50ms).
     #[arg(long, value_parser = humantime::parse_duration, default_value = "0s")]
     pub server_latency: Duration,
-    /// Embedded server only: answer this fraction of requests with a 500 (0.0–1.0).
+    /// Embedded server only: answer this fraction of requests with a 503 (0.0–1.0).
     #[arg(long, default_value_t = 0.0)]
     pub server_error_rate: f64,
     #[command(flatten)]
