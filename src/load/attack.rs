@@ -216,6 +216,8 @@ struct Vu {
     iteration: u64,
     /// A step of this iteration failed: the rest of it is skipped (it would act on nothing).
     broken: bool,
+    /// The scenario's setup has succeeded.
+    ready: bool,
 }
 
 fn take_vu(user: &mut GooseUser) -> Vu {
@@ -243,21 +245,23 @@ async fn start_user(user: &mut GooseUser, sh: &Shared, si: usize) -> Transaction
         vu.life.insert("shard".into(), Value::from(i));
         vu.life.insert("shards".into(), Value::from(n));
     }
-    let sc = &sh.plan.scenarios[si];
-    let mut result = Ok(());
-    for step in &sc.setup {
-        if goose::is_killswitch_triggered() {
-            break;
-        }
-        result = run_step(user, sh, step, &mut vu, true).await;
-        if result.is_err() {
-            break;
-        }
-    }
-    // A user whose setup failed still runs its iterations: they fail visibly instead of the
-    // user silently doing nothing.
+    let result = setup(user, sh, si, &mut vu).await;
     user.set_session_data(vu);
     result
+}
+
+/// The scenario's setup steps; the user is ready once they all succeeded. A user whose setup
+/// failed (a 503 under load) tries it again at its next iteration instead of iterating on
+/// nothing; what the failed attempt created is in the ledger and gets cleaned up.
+async fn setup(user: &mut GooseUser, sh: &Shared, si: usize, vu: &mut Vu) -> TransactionResult {
+    for step in &sh.plan.scenarios[si].setup {
+        if goose::is_killswitch_triggered() {
+            return Ok(());
+        }
+        run_step(user, sh, step, vu, true).await?;
+    }
+    vu.ready = true;
+    Ok(())
 }
 
 async fn iteration_step(
@@ -268,6 +272,13 @@ async fn iteration_step(
 ) -> TransactionResult {
     let sc = &sh.plan.scenarios[si];
     let mut vu = take_vu(user);
+    if ti == 0 && !vu.ready {
+        if let Err(e) = setup(user, sh, si, &mut vu).await {
+            vu.broken = true;
+            user.set_session_data(vu);
+            return Err(e);
+        }
+    }
     if ti == 0 {
         vu.iter.clear();
         vu.broken = false;
