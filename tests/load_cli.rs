@@ -23,6 +23,11 @@ const SCENARIOS: [&str; 6] = [
     "mixed",
 ];
 
+/// Arguments written as one line (none of them contains a space).
+fn split(args: &str) -> Vec<&str> {
+    args.split_whitespace().collect()
+}
+
 struct Run {
     code: Option<i32>,
     stdout: String,
@@ -192,18 +197,7 @@ fn latency_thresholds_pass_and_fail_against_a_slow_server() {
 fn error_thresholds_fail_against_a_failing_server_and_errors_are_broken_down() {
     let dir = tempfile::tempdir().expect("tempdir");
     let run = load(
-        &[
-            "--scenario",
-            "bulk-create",
-            "--users",
-            "2",
-            "--duration",
-            "2s",
-            "--server-error-rate",
-            "0.1",
-            "--threshold",
-            "errors<1%",
-        ],
+        &split("--scenario bulk-create --users 2 --duration 2s --server-error-rate 0.1 --threshold errors<1%"),
         dir.path(),
         None,
     );
@@ -223,18 +217,7 @@ fn error_thresholds_fail_against_a_failing_server_and_errors_are_broken_down() {
 
     let dir = tempfile::tempdir().expect("tempdir");
     let run = load(
-        &[
-            "--scenario",
-            "bulk-create",
-            "--users",
-            "2",
-            "--duration",
-            "2s",
-            "--threshold",
-            "errors<1%",
-            "--threshold",
-            "rps>=20",
-        ],
+        &split("--scenario bulk-create --users 2 --duration 2s --threshold errors<1% --threshold rps>=20"),
         dir.path(),
         None,
     );
@@ -245,16 +228,7 @@ fn error_thresholds_fail_against_a_failing_server_and_errors_are_broken_down() {
 fn the_open_model_holds_the_rate_and_says_what_is_adjusted() {
     let dir = tempfile::tempdir().expect("tempdir");
     let run = load(
-        &[
-            "--scenario",
-            "sync-cycle",
-            "--rate",
-            "40/s",
-            "--users",
-            "4",
-            "--duration",
-            "4s",
-        ],
+        &split("--scenario sync-cycle --rate 40/s --users 4 --duration 4s"),
         dir.path(),
         None,
     );
@@ -279,16 +253,7 @@ fn a_duration_bounds_a_run_given_iterations_too() {
     let dir = tempfile::tempdir().expect("tempdir");
     let started = std::time::Instant::now();
     let run = load(
-        &[
-            "--scenario",
-            "bulk-create",
-            "--users",
-            "2",
-            "--iterations",
-            "100000000",
-            "--duration",
-            "2s",
-        ],
+        &split("--scenario bulk-create --users 2 --iterations 100000000 --duration 2s"),
         dir.path(),
         None,
     );
@@ -298,16 +263,7 @@ fn a_duration_bounds_a_run_given_iterations_too() {
 
     let dir = tempfile::tempdir().expect("tempdir");
     let run = load(
-        &[
-            "--scenario",
-            "lifecycle",
-            "--users",
-            "2",
-            "--iterations",
-            "5",
-            "--duration",
-            "60s",
-        ],
+        &split("--scenario lifecycle --users 2 --iterations 5 --duration 60s"),
         dir.path(),
         None,
     );
